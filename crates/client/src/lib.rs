@@ -1,0 +1,1 @@
+//! Client for the Pebble HTTP API over its Unix socket.
