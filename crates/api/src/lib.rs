@@ -15,6 +15,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
+pub mod files;
 pub mod gojson;
 
 pub use gojson::{to_go_json, to_go_json_no_html_escape};
