@@ -1,0 +1,166 @@
+"""Replays the recorded HTTP exchanges of Go Pebble 1.32.1 (transcripts/api-*.md)
+against pebble-rs, in order, on one daemon (the capture was one continuous session),
+and compares status line, headers and body with only the varying values masked.
+
+Exchanges that need a feature the daemon does not serve yet (its endpoint answers 404)
+are expected failures naming that feature; everything else must match."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+import fixtures
+from fixtures import FEATURE_PROBES
+import summary
+import websocket
+from compare import compare_response
+from pebble_support import Daemon, http, raw_request
+from transcript import parse_api
+
+API_FILES = [
+    "api-basics.md",
+    "api-services.md",
+    "api-logs.md",
+    "api-exec.md",
+    "api-files.md",
+    "api-checks-notices-misc.md",
+]
+EXCHANGES = [e for f in API_FILES for e in parse_api(f)]
+
+
+# Timing-dependent states flagged by the transcripts, masked on top of the usual values.
+EXTRA_MASKS = {
+    # how far an aborted change had got when the abort arrived
+    "api-services#60": [(re.compile(rb'"status":"(Do|Doing|Done|Undo|Undoing|Abort|Hold|Error)"'), b'"status":"<STATE>"')],
+}
+STREAMING = {"api-logs#10": 0.6}
+
+
+def feature_of(ex) -> str | None:
+    """The feature an exchange depends on (None: core, always compared strictly)."""
+    path = ex.path
+    if ex.file == "api-exec.md":
+        return "exec"
+    if ex.file == "api-files.md":
+        return "files"
+    if path.startswith("/v1/metrics"):
+        return "metrics"
+    if path.startswith("/v1/notices"):
+        return "notices"
+    if path.startswith("/v1/identities"):
+        return "identities"
+    if path.startswith("/v1/checks"):
+        return "checks"
+    if ex.file == "api-checks-notices-misc.md" and ex.section == "Checks":
+        return "checks"  # health with checks, check changes
+    return None
+
+
+class Session:
+    def __init__(self, daemon: Daemon):
+        self.daemon = daemon
+        self.sock = daemon.socket_path
+        self.features: dict[str, bool] = {}
+        self.last_change: str | None = None
+        self.marks: dict[str, float] = {}
+        self.failed_setup: str | None = None
+
+    def probe(self) -> None:
+        for name, (method, path, body) in FEATURE_PROBES.items():
+            resp = http(self.sock, method, path, body)
+            missing = resp.status == 404 and b"invalid API endpoint requested" in resp.body
+            self.features[name] = not missing
+
+    def post(self, body: dict) -> dict:
+        resp = http(self.sock, "POST", "/v1/services", body)
+        assert resp.status == 202, resp.body
+        return resp.json()
+
+    def wait(self, change: str) -> None:
+        resp = http(self.sock, "GET", f"/v1/changes/{change}/wait?timeout=10s", timeout=15)
+        assert resp.status == 200, resp.body
+
+    def before(self, ex) -> None:
+        """Steps the capture took between recorded exchanges (its prose says so)."""
+        key = ex.id
+        if key == "api-services#21":  # "(gamma stopped again, change 9, not shown)"
+            r = self.post({"action": "stop", "services": ["gamma"]})
+            self.wait(r["change"])
+        elif key == "api-services#23":  # "a layer `extra` ... changes beta's environment"
+            layer = "services:\n  beta:\n    override: merge\n    environment:\n      GREETING: bonjour\n      EXTRA: \"1\"\n"
+            r = http(self.sock, "POST", "/v1/layers", {"action": "add", "label": "extra", "combine": False, "format": "yaml", "layer": layer})
+            assert r.status == 200, r.body
+        elif key == "api-services#42" and self.last_change:  # after the stop of #41
+            self.wait(self.last_change)
+        elif key == "api-services#45":  # "Change 16 (start gamma) was then created"
+            self.post({"action": "start", "services": ["gamma"]})
+        elif key == "api-services#60":  # abort "sent ~50 ms after creating it"
+            self.post({"action": "restart", "services": ["gamma"]})
+            time.sleep(0.05)
+        elif key == "api-services#69":  # "~100 ms after SIGHUP"
+            self._sleep_until("sighup", 0.1)
+        elif key == "api-services#70":  # "~1.6 s after SIGHUP"
+            self._sleep_until("sighup", 1.6)
+
+    def _sleep_until(self, mark: str, offset: float) -> None:
+        t = self.marks.get(mark)
+        if t is not None:
+            time.sleep(max(0.0, t + offset - time.monotonic()))
+
+    def after(self, ex, resp) -> None:
+        if ex.id == "api-services#68":
+            self.marks["sighup"] = time.monotonic()
+        try:
+            body = json.loads(resp.body)
+            if isinstance(body, dict) and body.get("change"):
+                self.last_change = body["change"]
+        except ValueError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def session(pebble_bin):
+    reason = fixtures.can_run()
+    if reason:
+        pytest.skip(reason)
+    fixtures.setup()
+    d = Daemon(pebble_bin, fixtures.PEBBLE_DIR, env=fixtures.daemon_env(), cwd="/", log_dir="/tmp/pebble-golden-api")
+    d.start()
+    s = Session(d)
+    s.probe()
+    try:
+        yield s
+        rc = d.stop()
+        assert rc == 0, f"daemon exit status {rc}:\n{d.stderr()}"
+    finally:
+        d.cleanup()
+        fixtures.teardown()
+
+
+@pytest.mark.parametrize("ex", EXCHANGES, ids=lambda e: e.id)
+def test_exchange(session, ex):
+    feature = feature_of(ex)
+    group = ex.file
+    try:
+        session.before(ex)
+        resp = raw_request(session.sock, ex.request_bytes(), stream_for=STREAMING.get(ex.id))
+        session.after(ex, resp)
+        problems = compare_response(
+            ex, resp, EXTRA_MASKS.get(ex.id, ()), streaming=ex.id in STREAMING
+        )
+        if ex.websockets and resp.status == 202:
+            problems += websocket.replay(session.sock, ex.websockets)
+    except Exception as e:  # a crash or hang of the daemon is a mismatch too
+        problems = [f"{type(e).__name__}: {e}"]
+    if not problems:
+        summary.record(group, ex.id, "match")
+        return
+    if feature and not session.features.get(feature, False):
+        summary.record(group, ex.id, "xfail", f"{feature} not implemented")
+        pytest.xfail(f"{feature} not implemented")
+    summary.record(group, ex.id, "fail", problems[0][:300])
+    pytest.fail(f"{ex.id} ({ex.title}): {ex.method} {ex.path}\n" + "\n".join(problems), pytrace=False)
