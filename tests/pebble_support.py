@@ -152,6 +152,10 @@ def raw_request(
             except socket.timeout:
                 if stream_for is None:
                     raise
+            except ConnectionError:
+                if stream_for is None:
+                    raise
+                chunks.append(-1)  # the server closed the stream
             body = b"".join(parts)
         elif "content-length" in hdr:
             body = reader.exact(int(hdr["content-length"]))

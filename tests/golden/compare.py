@@ -96,7 +96,7 @@ def compare_response(ex, resp, extra_masks=(), streaming: bool = False) -> list[
             if line not in exp_lines:
                 problems.append(f"stream: unexpected line {line!r} (expected one of {exp_lines})")
                 break
-        if resp.chunks and any(c == 0 for c in resp.chunks):
+        if resp.chunks and any(c <= 0 for c in resp.chunks):
             problems.append(f"stream ended by itself (chunks {resp.chunks})")
     else:
         if m_exp != m_act:
