@@ -88,6 +88,6 @@ fi
 
 section "pytest tests/e2e tests/golden"
 # shellcheck disable=SC2086
-.venv/bin/python -m pytest -p no:cacheprovider -rfEsxX ${PYTEST_ARGS:-} tests/e2e tests/golden
+.venv/bin/python -m pytest -p no:cacheprovider -rfEs ${PYTEST_ARGS:-} tests/e2e tests/golden
 
 section "all tests passed in $(( $(date +%s) - START ))s"

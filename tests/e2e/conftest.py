@@ -10,7 +10,7 @@ import types
 import ops
 import pytest
 
-from pebble_support import Daemon, http
+from helpers import make_daemon
 
 
 @pytest.fixture
@@ -19,12 +19,6 @@ def pebble_dir():
     d = tempfile.mkdtemp(prefix="pb-e2e-", dir="/tmp")
     yield d
     shutil.rmtree(d, ignore_errors=True)
-
-
-def make_daemon(pebble_bin: str, pebble_dir: str, args=("--create-dirs",)) -> Daemon:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": pebble_dir}
-    log_dir = pebble_dir + ".logs"
-    return Daemon(pebble_bin, pebble_dir, args=args, env=env, log_dir=log_dir)
 
 
 @pytest.fixture
@@ -55,14 +49,3 @@ def container(client) -> ops.Container:
         _juju_context=types.SimpleNamespace(version=ops.JujuVersion("3.6.4"))
     )
     return ops.Container("workload", backend, pebble_client=client)  # type: ignore[arg-type]
-
-
-def endpoint_missing(socket_path: str, method: str, path: str, body=None) -> bool:
-    """True if the daemon answers 404 "invalid API endpoint" for this route."""
-    resp = http(socket_path, method, path, body)
-    if resp.status != 404:
-        return False
-    try:
-        return resp.json()["result"]["message"] == "invalid API endpoint requested"
-    except (ValueError, KeyError, TypeError):
-        return True

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
-from pebble_support import http, wait_for
+from pebble_support import Daemon, http, wait_for
 
 
 def logs(socket_path: str, services: str | None = None, n: int = -1) -> list[dict]:
@@ -46,3 +47,20 @@ def cli(pebble_bin: str, pebble_dir: str, *args: str, input: bytes | None = None
         capture_output=True,
         timeout=timeout,
     )
+
+
+def make_daemon(pebble_bin: str, pebble_dir: str, args=("--create-dirs",)) -> Daemon:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": pebble_dir}
+    log_dir = pebble_dir + ".logs"
+    return Daemon(pebble_bin, pebble_dir, args=args, env=env, log_dir=log_dir)
+
+
+def endpoint_missing(socket_path: str, method: str, path: str, body=None) -> bool:
+    """True if the daemon answers 404 "invalid API endpoint" for this route."""
+    resp = http(socket_path, method, path, body)
+    if resp.status != 404:
+        return False
+    try:
+        return resp.json()["result"]["message"] == "invalid API endpoint requested"
+    except (ValueError, KeyError, TypeError):
+        return True

@@ -6,7 +6,7 @@ import time
 
 import ops
 
-from conftest import make_daemon
+from helpers import make_daemon
 from pebble_support import http, kill_strays
 
 

@@ -9,7 +9,7 @@ import time
 import ops
 import pytest
 
-from conftest import endpoint_missing
+from helpers import endpoint_missing
 
 
 @pytest.fixture(autouse=True)

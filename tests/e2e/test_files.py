@@ -6,7 +6,7 @@ import os
 import ops
 import pytest
 
-from conftest import endpoint_missing
+from helpers import endpoint_missing
 
 
 @pytest.fixture(autouse=True)

@@ -175,7 +175,7 @@ def test_bad_layer_is_a_400_and_leaves_the_plan_unchanged(client, label, layer, 
 def test_layers_directory_is_loaded_at_startup(pebble_bin, pebble_dir):
     import os
 
-    from conftest import make_daemon
+    from helpers import make_daemon
 
     os.makedirs(os.path.join(pebble_dir, "layers"))
     with open(os.path.join(pebble_dir, "layers", "001-layer.yaml"), "w") as f:

@@ -73,6 +73,7 @@ def test_replan_restarts_changed_services_only(layered, client, daemon):
     )
     layered.replan()
     # mysql changed, so it was restarted; web was not.
+    wait_message(daemon.socket_path, "mysql", "mysql up", count=2)
     assert messages(daemon.socket_path, "mysql").count("mysql up") == 2
     assert messages(daemon.socket_path, "web").count("web up") == 1
     assert layered.get_service("mysql").is_running()
@@ -110,6 +111,7 @@ def test_restart(layered, daemon):
     wait_message(daemon.socket_path, "mysql", "mysql up")
     layered.restart("mysql")
     assert layered.get_service("mysql").is_running()
+    wait_message(daemon.socket_path, "mysql", "mysql up", count=2)
     assert messages(daemon.socket_path, "mysql").count("mysql up") == 2
     # Restarting an inactive service starts it.
     layered.restart("worker")

@@ -12,8 +12,8 @@ from helpers import cli, logs, messages, status, wait_message
 from pebble_support import http, raw_request, wait_for
 
 TRAPPER = (
-    "/bin/sh -c 'echo {n} ready; trap \"echo {n} got HUP\" HUP; "
-    "trap \"echo {n} got USR1\" USR1; while true; do sleep 0.05; done'"
+    "/bin/sh -c 'trap \"echo {n} got HUP\" HUP; trap \"echo {n} got USR1\" USR1; "
+    "echo {n} ready; while true; do sleep 0.05; done'"
 )
 
 
