@@ -18,7 +18,8 @@ def pebble_dir():
     # Short path: unix socket paths are limited to 108 bytes.
     d = tempfile.mkdtemp(prefix="pb-e2e-", dir="/tmp")
     yield d
-    shutil.rmtree(d, ignore_errors=True)
+    for path in (d, d + ".logs", d + ".files"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
