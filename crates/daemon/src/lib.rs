@@ -2,3 +2,8 @@
 
 pub mod daemonlog;
 pub mod tasklog;
+pub mod logs;
+pub mod reaper;
+pub mod servstate;
+pub mod sys;
+pub mod users;

@@ -1,0 +1,533 @@
+//! State-machine tests on tokio's paused clock with the fake spawner.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::sys::{FakeSignalMode, FakeSpawner, SentSignal};
+use crate::tasklog::NoTaskLog;
+use crate::users::FileUserDb;
+use pebble_plan::{GoDuration, Override};
+use std::sync::Mutex as StdMutex;
+use tokio::time::Instant;
+
+#[derive(Default)]
+struct RecLog(StdMutex<Vec<String>>);
+
+impl TaskLog for RecLog {
+    fn info(&self, message: &str) {
+        self.0.lock().unwrap().push(format!("INFO {message}"));
+    }
+    fn error(&self, message: &str) {
+        self.0.lock().unwrap().push(format!("ERROR {message}"));
+    }
+}
+
+impl RecLog {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn svc(name: &str) -> Service {
+    Service {
+        name: name.into(),
+        command: format!("/bin/{name} --flag"),
+        override_: Some(Override::Replace),
+        ..Default::default()
+    }
+}
+
+fn setup(services: Vec<Service>) -> (Arc<FakeSpawner>, Arc<ServiceManager>) {
+    crate::daemonlog::set_silent(true);
+    let fake = FakeSpawner::new();
+    let mgr = ServiceManager::new(
+        fake.clone(),
+        ServiceManagerOptions {
+            verbose: false,
+            users: Arc::new(FileUserDb::default()),
+        },
+    );
+    let mut plan = Plan::default();
+    for s in services {
+        plan.services.insert(s.name.clone(), s);
+    }
+    mgr.set_plan(Arc::new(plan));
+    (fake, mgr)
+}
+
+fn status(mgr: &ServiceManager, name: &str) -> &'static str {
+    mgr.services(&[name.to_string()])[0].current
+}
+
+/// Start in a background task; returns its join handle.
+fn bg_start(
+    mgr: &Arc<ServiceManager>,
+    name: &str,
+) -> tokio::task::JoinHandle<(Result<(), ServiceError>, Vec<String>, Duration)> {
+    let mgr = mgr.clone();
+    let name = name.to_string();
+    tokio::spawn(async move {
+        let log = RecLog::default();
+        let t0 = Instant::now();
+        let r = mgr.start(&name, &log).await;
+        (r, log.lines(), t0.elapsed())
+    })
+}
+
+async fn wait_status(mgr: &ServiceManager, name: &str, want: &str) {
+    for _ in 0..10_000 {
+        if status(mgr, name) == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("{name} never became {want}, is {}", status(mgr, name));
+}
+
+#[tokio::test(start_paused = true)]
+async fn start_resolves_after_okay_delay() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    let (r, log, elapsed) = bg_start(&mgr, "a").await.unwrap();
+    assert_eq!(r, Ok(()));
+    assert!(log.is_empty(), "{log:?}");
+    assert!(elapsed >= OKAY_DELAY && elapsed < OKAY_DELAY + Duration::from_millis(10));
+    assert_eq!(status(&mgr, "a"), "active");
+    let p = fake.last().unwrap();
+    assert_eq!(p.spec.argv, ["/bin/a", "--flag"]);
+    assert!(mgr.services(&[]).iter().all(|s| s.current_since.is_some()));
+
+    // A second start is a no-op with Pebble's task log line.
+    let log = RecLog::default();
+    mgr.start("a", &log).await.unwrap();
+    assert_eq!(log.lines(), ["INFO Service \"a\" already started."]);
+    assert_eq!(fake.spawn_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn exit_within_okay_delay_fails_start_and_applies_action() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    let h = bg_start(&mgr, "a");
+    let p = fake.wait_spawned(1).await;
+    p.write_output(b"out line\nerr line\n").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    p.exit(1);
+    let (r, log, elapsed) = h.await.unwrap();
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "service start attempt: exited quickly with code 1, will restart"
+    );
+    assert!(elapsed < OKAY_DELAY);
+    assert_eq!(
+        log,
+        ["INFO Most recent service output:\n    out line\n    err line"]
+    );
+    assert_eq!(status(&mgr, "a"), "backoff");
+    // The restart action still applies: a new process after ~500 ms.
+    let t0 = Instant::now();
+    fake.wait_spawned(2).await;
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(500) && waited <= Duration::from_millis(551));
+    assert_eq!(status(&mgr, "a"), "active");
+}
+
+#[tokio::test(start_paused = true)]
+async fn exit_with_ignore_goes_to_error_or_inactive() {
+    let mut a = svc("a");
+    a.on_failure = Some(ServiceAction::Ignore);
+    let mut b = svc("b");
+    b.on_success = Some(ServiceAction::Ignore);
+    let (fake, mgr) = setup(vec![a, b]);
+    let h = bg_start(&mgr, "a");
+    fake.wait_spawned(1).await.exit(2);
+    let (r, _, _) = h.await.unwrap();
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "service start attempt: exited quickly with code 2, will ignore"
+    );
+    assert_eq!(status(&mgr, "a"), "error");
+
+    bg_start(&mgr, "b").await.unwrap().0.unwrap();
+    fake.wait_spawned(2).await.exit(0);
+    wait_status(&mgr, "b", "inactive").await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(fake.spawn_count(), 2, "ignore must not restart");
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_sequence_with_jitter() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let expected = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0];
+    for (i, secs) in expected.iter().enumerate() {
+        let p = fake.wait_spawned(i + 1).await;
+        p.exit(1);
+        let t0 = Instant::now();
+        wait_status(&mgr, "a", "backoff").await;
+        fake.wait_spawned(i + 2).await;
+        let waited = t0.elapsed().as_secs_f64();
+        assert!(
+            waited >= *secs && waited <= secs * 1.1 + 0.002,
+            "backoff {} waited {waited}, want {secs} + 0-10%",
+            i + 1
+        );
+        assert_eq!(
+            status(&mgr, "a"),
+            "active",
+            "restart goes straight to running"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_resets_after_running_backoff_limit() {
+    let mut a = svc("a");
+    a.backoff_limit = Some(GoDuration(Duration::from_secs(10)));
+    let (fake, mgr) = setup(vec![a]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    // Three quick failures: 0.5, 1, 2.
+    for n in 1..=3 {
+        fake.wait_spawned(n).await.exit(1);
+    }
+    let p = fake.wait_spawned(4).await;
+    // Stays up for longer than backoff-limit: counters reset.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    p.exit(1);
+    let t0 = Instant::now();
+    fake.wait_spawned(5).await;
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(500) && waited <= Duration::from_millis(551),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_escalates_sigterm_sigkill_then_fails() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let pid = fake.last().unwrap().pid;
+    let t0 = Instant::now();
+    let r = mgr.stop("a", &NoTaskLog).await;
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "cannot stop service: process still running after SIGTERM and SIGKILL"
+    );
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_secs(10) && waited < Duration::from_millis(10_010));
+    assert_eq!(
+        fake.signals(),
+        [
+            SentSignal {
+                pid,
+                signal: Signal::SIGTERM,
+                group: true
+            },
+            SentSignal {
+                pid,
+                signal: Signal::SIGKILL,
+                group: true
+            }
+        ]
+    );
+    assert_eq!(status(&mgr, "a"), "inactive");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_with_kill_delay_and_sigkill_success() {
+    let mut a = svc("a");
+    a.kill_delay = Some(GoDuration(Duration::from_secs(2)));
+    let (fake, mgr) = setup(vec![a]);
+    fake.set_signal_mode(FakeSignalMode::IgnoreTerm);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let t0 = Instant::now();
+    mgr.stop("a", &NoTaskLog).await.unwrap();
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_secs(2) && waited < Duration::from_millis(2010));
+    assert_eq!(status(&mgr, "a"), "inactive");
+    // A stopped service is not restarted.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(fake.spawn_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_messages_for_each_state() {
+    let (fake, mgr) = setup(vec![svc("a"), svc("b")]);
+    fake.set_signal_mode(FakeSignalMode::Obey);
+    let log = RecLog::default();
+    mgr.stop("a", &log).await.unwrap();
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    mgr.stop("a", &log).await.unwrap();
+    mgr.stop("a", &log).await.unwrap();
+    assert_eq!(
+        log.lines(),
+        [
+            "INFO Service \"a\" has never been started.",
+            "INFO Service \"a\" already stopped."
+        ]
+    );
+    // Stop while starting: the pending start fails.
+    let h = bg_start(&mgr, "b");
+    fake.wait_spawned(2).await;
+    mgr.stop("b", &NoTaskLog).await.unwrap();
+    let (r, _, _) = h.await.unwrap();
+    assert_eq!(r, Err(ServiceError::StoppedEarly));
+    assert_eq!(
+        ServiceError::StoppedEarly.to_string(),
+        "service start attempt: stopped before the 1s okay delay"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_in_backoff_is_immediate() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    let h = bg_start(&mgr, "a");
+    fake.wait_spawned(1).await.exit(1);
+    let _ = h.await.unwrap();
+    assert_eq!(status(&mgr, "a"), "backoff");
+    mgr.stop("a", &NoTaskLog).await.unwrap();
+    assert_eq!(status(&mgr, "a"), "inactive");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(fake.spawn_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_start_kills_group_and_stops() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    let h = bg_start(&mgr, "a");
+    let p = fake.wait_spawned(1).await;
+    h.abort();
+    let _ = h.await;
+    assert_eq!(
+        fake.signals(),
+        [SentSignal {
+            pid: p.pid,
+            signal: Signal::SIGKILL,
+            group: true
+        }]
+    );
+    assert_eq!(status(&mgr, "a"), "inactive");
+    p.exit(137);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(status(&mgr, "a"), "inactive");
+    assert_eq!(fake.spawn_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_actions_request_exit_codes() {
+    let cases = [
+        (Some(ServiceAction::Shutdown), None, 1, 10),
+        (Some(ServiceAction::SuccessShutdown), None, 1, 0),
+        (None, Some(ServiceAction::Shutdown), 0, 0),
+        (None, Some(ServiceAction::FailureShutdown), 0, 10),
+    ];
+    for (on_failure, on_success, code, want) in cases {
+        let mut a = svc("a");
+        a.on_failure = on_failure;
+        a.on_success = on_success;
+        let (fake, mgr) = setup(vec![a]);
+        let rx = mgr.shutdown_requests();
+        bg_start(&mgr, "a").await.unwrap().0.unwrap();
+        fake.wait_spawned(1).await.exit(code);
+        wait_status(&mgr, "a", "error").await;
+        assert_eq!(
+            *rx.borrow(),
+            Some(want),
+            "{on_failure:?} {on_success:?} {code}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn check_failure_actions() {
+    let mut a = svc("a");
+    a.on_check_failure
+        .insert("chk".into(), ServiceAction::Shutdown);
+    let mut b = svc("b");
+    b.on_check_failure
+        .insert("chk2".into(), ServiceAction::Restart);
+    let (fake, mgr) = setup(vec![a, b]);
+    fake.set_signal_mode(FakeSignalMode::Obey);
+    let rx = mgr.shutdown_requests();
+    mgr.check_failed("chk");
+    assert_eq!(*rx.borrow(), None, "not started: ignored");
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    mgr.check_failed("chk");
+    assert_eq!(*rx.borrow(), Some(EXIT_CHECK_FAILURE));
+
+    bg_start(&mgr, "b").await.unwrap().0.unwrap();
+    let pid = fake.wait_spawned(2).await.pid;
+    mgr.check_failed("chk2");
+    // SIGTERM to the group, then a backoff restart.
+    fake.wait_spawned(3).await;
+    assert!(fake.signals().contains(&SentSignal {
+        pid,
+        signal: Signal::SIGTERM,
+        group: true
+    }));
+    assert_eq!(status(&mgr, "b"), "active");
+}
+
+#[tokio::test(start_paused = true)]
+async fn signals_only_while_running() {
+    let (fake, mgr) = setup(vec![svc("a"), svc("b")]);
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        mgr.send_signal(&names(&["a", "nosuch"]), "SIGHUP")
+            .unwrap_err()
+            .to_string(),
+        "cannot send signal to \"a\": service is not running; \
+         cannot send signal to \"nosuch\": service is not running"
+    );
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let pid = fake.last().unwrap().pid;
+    mgr.send_signal(&names(&["a"]), "SIGHUP").unwrap();
+    assert_eq!(
+        fake.signals(),
+        [SentSignal {
+            pid,
+            signal: Signal::SIGHUP,
+            group: false
+        }]
+    );
+    for bad in ["SIGFOO", "hup", ""] {
+        assert_eq!(
+            mgr.send_signal(&names(&["a"]), bad)
+                .unwrap_err()
+                .to_string(),
+            format!("cannot send signal to \"a\": invalid signal name {bad:?}")
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn current_since_changes_only_with_status() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    assert_eq!(mgr.services(&[])[0].current_since, None);
+    let h = bg_start(&mgr, "a");
+    fake.wait_spawned(1).await;
+    let since_starting = mgr.services(&[])[0].current_since.unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    h.await.unwrap().0.unwrap();
+    // starting -> running keeps "active", so the time does not change.
+    assert_eq!(mgr.services(&[])[0].current_since, Some(since_starting));
+    mgr.stop("a", &NoTaskLog).await.unwrap_err();
+    assert_ne!(mgr.services(&[])[0].current_since, Some(since_starting));
+}
+
+#[tokio::test(start_paused = true)]
+async fn services_listing_sorted_and_filtered() {
+    let mut b = svc("b");
+    b.startup = "enabled".into();
+    let (_fake, mgr) = setup(vec![b, svc("a")]);
+    let all = mgr.services(&[]);
+    assert_eq!(
+        all.iter()
+            .map(|s| (s.name.as_str(), s.startup.as_str(), s.current))
+            .collect::<Vec<_>>(),
+        [("a", "disabled", "inactive"), ("b", "enabled", "inactive")]
+    );
+    let some = mgr.services(&["b".into(), "nosuch".into()]);
+    assert_eq!(some.len(), 1);
+    assert_eq!(some[0].name, "b");
+}
+
+#[tokio::test(start_paused = true)]
+async fn replan_lists_changed_and_enabled() {
+    let mut c = svc("c");
+    c.startup = "enabled".into();
+    let (_fake, mgr) = setup(vec![svc("a"), svc("b"), c.clone()]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    bg_start(&mgr, "b").await.unwrap().0.unwrap();
+    assert_eq!(mgr.replan_lists(), (vec![], vec!["c".to_string()]));
+    let mut plan = Plan::default();
+    let mut a2 = svc("a");
+    a2.command = "/bin/other".into();
+    for s in [a2, svc("b"), c] {
+        plan.services.insert(s.name.clone(), s);
+    }
+    mgr.set_plan(Arc::new(plan));
+    assert_eq!(
+        mgr.replan_lists(),
+        (
+            vec!["a".to_string()],
+            vec!["a".to_string(), "c".to_string()]
+        )
+    );
+    // The stored config was updated: a second replan sees no change.
+    assert_eq!(mgr.replan_lists(), (vec![], vec!["c".to_string()]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn spawn_failure_is_start_error() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    fake.fail_next_spawn("exec: \"x\": executable file not found in $PATH");
+    let r = mgr.start("a", &NoTaskLog).await;
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "cannot start service: exec: \"x\": executable file not found in $PATH"
+    );
+    assert_eq!(status(&mgr, "a"), "inactive");
+    assert!(mgr.active_services().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn environment_is_daemon_env_plus_plan_env() {
+    let mut a = svc("a");
+    a.environment.insert("FOO".into(), "bar".into());
+    a.environment.insert("PATH".into(), "/plan/path".into());
+    a.working_dir = "/tmp".into();
+    let (fake, mgr) = setup(vec![a]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let spec = fake.last().unwrap().spec.clone();
+    let get = |k: &str| {
+        spec.env
+            .iter()
+            .filter(|(ek, _)| ek == k)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(get("FOO"), ["bar"]);
+    assert_eq!(
+        get("PATH"),
+        ["/plan/path"],
+        "plan value overrides, no duplicates"
+    );
+    assert_eq!(spec.dir.as_deref(), Some(std::path::Path::new("/tmp")));
+    assert_eq!((spec.uid, spec.gid), (None, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn output_goes_to_ring_and_survives_restart() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let p = fake.last().unwrap();
+    p.write_output(b"first run\n").await;
+    p.exit(1);
+    let p2 = fake.wait_spawned(2).await;
+    p2.write_output(b"second run\n").await;
+    tokio::task::yield_now().await;
+    let ring = mgr.log_ring("a").unwrap();
+    let msgs: Vec<String> = ring
+        .last_entries(None)
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert_eq!(msgs, ["first run", "second run"]);
+    assert_eq!(mgr.log_rings().len(), 1);
+}
+
+#[test]
+fn backoff_step_truncates_like_go() {
+    let d = Duration::from_millis(500);
+    let l = Duration::from_secs(30);
+    let mut cur = Duration::ZERO;
+    let mut seq = Vec::new();
+    for _ in 0..8 {
+        cur = next_backoff(cur, d, 2.0, l);
+        seq.push(cur.as_secs_f64());
+    }
+    assert_eq!(seq, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]);
+    assert_eq!(
+        next_backoff(Duration::from_nanos(3), d, 1.5, l),
+        Duration::from_nanos(4)
+    );
+}

@@ -1,0 +1,3 @@
+//! Integration tests of pebble-daemon.
+
+mod supervision;
