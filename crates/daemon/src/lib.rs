@@ -1,6 +1,7 @@
 //! The Pebble daemon: service manager, reaper, logs, changes, state and the HTTP API.
 
 pub mod daemonlog;
+pub mod files;
 pub mod tasklog;
 pub mod logs;
 pub mod reaper;
