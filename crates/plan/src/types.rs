@@ -51,6 +51,8 @@ pub struct Service {
     pub after: Vec<String>,
     pub before: Vec<String>,
     pub requires: Vec<String>,
+    /// `workload`: name of a `workloads` entry (the section itself is not supported yet).
+    pub workload: String,
     pub environment: BTreeMap<String, String>,
     pub user_id: Option<u32>,
     pub user: String,

@@ -1,0 +1,7 @@
+//! Integration tests of pebble-plan (one binary, ripgrep style).
+#![allow(clippy::unwrap_used)]
+
+mod golden;
+mod layers;
+mod merge_props;
+mod ordering;
