@@ -3,6 +3,10 @@
 pub mod daemonlog;
 pub mod files;
 pub mod tasklog;
+pub mod timefmt;
+pub mod state;
+pub mod http;
+pub mod overlord;
 pub mod logs;
 pub mod reaper;
 pub mod servstate;

@@ -1,0 +1,254 @@
+//! The HTTP/1.1 server: accept loops for the Unix socket and the `--http` TCP listener, peer
+//! credentials, Pebble's request pipeline (404/405, access check, handler), the `Date` header and
+//! request log lines.
+
+use super::envelope::{self, Resp};
+use super::router::{Lookup, Req, Router, Transport};
+use crate::overlord::Daemon;
+use crate::timefmt;
+use http::{HeaderValue, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+
+/// In-flight requests get this long to finish after a shutdown (Pebble's `shutdownTimeout`).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The listener.
+    pub transport: Transport,
+    /// `SO_PEERCRED` uid (Unix socket only).
+    pub uid: Option<u32>,
+    /// Remote address (TCP only).
+    pub remote: Option<String>,
+}
+
+/// What every connection shares.
+pub struct ServerCtx {
+    /// The daemon.
+    pub daemon: Daemon,
+    /// The routes.
+    pub router: Arc<Router>,
+}
+
+fn date_value() -> HeaderValue {
+    static CACHE: Mutex<Option<(i64, HeaderValue)>> = Mutex::new(None);
+    let now = jiff::Timestamp::now();
+    let sec = now.as_second();
+    let mut g = match CACHE.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    if let Some((s, v)) = g.as_ref() {
+        if *s == sec {
+            return v.clone();
+        }
+    }
+    let v = HeaderValue::from_str(&timefmt::http_date(now))
+        .unwrap_or_else(|_| HeaderValue::from_static(""));
+    *g = Some((sec, v.clone()));
+    v
+}
+
+/// Go's `path.Clean` for URL paths, keeping a trailing slash (gorilla/mux `cleanPath`).
+fn clean_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut s = format!("/{}", out.join("/"));
+    if p.ends_with('/') && s != "/" {
+        s.push('/');
+    }
+    s
+}
+
+/// Handle one request: routing, access, handler, headers, request log.
+pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming>) -> Resp {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_string())
+        .unwrap_or_else(|| req.uri().to_string());
+    let path = req.uri().path().to_string();
+
+    let (mut resp, log) = if path != "/" && clean_path(&path) != path {
+        let mut r = http::Response::new(super::Body::empty());
+        *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
+        let mut loc = clean_path(&path);
+        if let Some(q) = req.uri().query() {
+            loc.push('?');
+            loc.push_str(q);
+        }
+        if let Ok(v) = HeaderValue::from_str(&loc) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        (r, true)
+    } else {
+        match ctx.router.lookup(&method, &path) {
+            Lookup::NotFound => (envelope::invalid_endpoint(), true),
+            Lookup::MethodNotAllowed { log } => {
+                (envelope::method_not_allowed(method.as_str()), log)
+            }
+            Lookup::Found {
+                access,
+                log,
+                vars,
+                handler,
+            } => {
+                let user = ctx
+                    .daemon
+                    .user_for(peer.transport, peer.uid, req.headers());
+                if !access.allows(peer.transport, user.as_ref()) {
+                    (envelope::unauthorized(), log)
+                } else {
+                    let r = Req::new(ctx.daemon.clone(), req, user, peer.transport, vars);
+                    (handler(r).await, log)
+                }
+            }
+        }
+    };
+
+    if !resp.headers().contains_key(header::DATE) {
+        resp.headers_mut().insert(header::DATE, date_value());
+    }
+    if log {
+        let status = match resp.status().as_u16() {
+            101 => 200,
+            s => s,
+        };
+        let dur = timefmt::go_duration(start.elapsed());
+        match (&peer.transport, &peer.remote) {
+            (Transport::Unix, _) => {
+                crate::pebble_log!("{} {} {} {} (http+unix)", method, uri, dur, status)
+            }
+            (Transport::Http, remote) => crate::pebble_log!(
+                "{} {} {} {} {} (http)",
+                remote.as_deref().unwrap_or(""),
+                method,
+                uri,
+                dur,
+                status
+            ),
+        }
+    }
+    resp
+}
+
+async fn wait_true(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// Serve HTTP/1.1 on one connection until it closes or `shutdown` turns true.
+pub async fn serve_connection<I>(
+    io: I,
+    peer: Peer,
+    ctx: Arc<ServerCtx>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| {
+        let ctx = ctx.clone();
+        let peer = peer.clone();
+        async move { Ok::<_, Infallible>(handle(ctx, peer, req).await) }
+    });
+    let conn = http1::Builder::new()
+        .title_case_headers(true)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = wait_true(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+        }
+    }
+}
+
+/// Accept connections on the Unix socket until `shutdown` turns true.
+pub async fn serve_unix(listener: UnixListener, ctx: Arc<ServerCtx>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = wait_true(&mut shutdown) => return,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(e) => {
+                crate::pebble_log!("Cannot accept connection: {}", e);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        // "No credentials" when the uid is nobody or the pid is missing, as Pebble.
+        let uid = stream
+            .peer_cred()
+            .ok()
+            .filter(|c| c.uid() != u32::MAX && c.pid().is_some_and(|p| p > 0))
+            .map(|c| c.uid());
+        let peer = Peer {
+            transport: Transport::Unix,
+            uid,
+            remote: None,
+        };
+        tokio::spawn(serve_connection(stream, peer, ctx.clone(), shutdown.clone()));
+    }
+}
+
+/// Accept connections on the plain HTTP listener until `shutdown` turns true.
+pub async fn serve_tcp(listener: TcpListener, ctx: Arc<ServerCtx>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = wait_true(&mut shutdown) => return,
+        };
+        let (stream, addr) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                crate::pebble_log!("Cannot accept connection: {}", e);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let peer = Peer {
+            transport: Transport::Http,
+            uid: None,
+            remote: Some(addr.to_string()),
+        };
+        tokio::spawn(serve_connection(stream, peer, ctx.clone(), shutdown.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_paths() {
+        assert_eq!(clean_path("/v1//services"), "/v1/services");
+        assert_eq!(clean_path("/v1/services/"), "/v1/services/");
+        assert_eq!(clean_path("/v1/../v1/services"), "/v1/services");
+        assert_eq!(clean_path("/v1/services"), "/v1/services");
+    }
+}

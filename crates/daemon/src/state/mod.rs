@@ -1,0 +1,583 @@
+//! The daemon state: changes, tasks, id counters and free-form data, persisted to
+//! `$PEBBLE/.pebble.state`.
+//!
+//! [`State`] is a cheap-to-clone handle. All mutations go through short critical sections on a
+//! `std::sync::Mutex` (never held across an `.await`); every mutation bumps a version counter that
+//! waiters ([`State::wait_change_ready`]) and the background persister watch.
+//!
+//! Creating a change: build it with [`ChangeBuilder`], then [`State::add_change`]; the
+//! [`TaskRunner`](runner::TaskRunner) runs its tasks (call `runner.ensure()` after adding).
+
+pub mod change;
+pub mod persist;
+pub mod runner;
+
+pub use change::{Change, Status, Task};
+pub use runner::{AbortSignal, TaskContext, TaskHandler, TaskRunner};
+
+use jiff::Timestamp;
+use pebble_api::ChangeInfo;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+
+/// Errors of the state module.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The state file exists but cannot be read or parsed.
+    #[error("cannot read state file: {0}")]
+    Read(String),
+    /// The state file cannot be written.
+    #[error("cannot write state file: {0}")]
+    Write(String),
+}
+
+/// Everything that is persisted.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct StateData {
+    /// Last change id handed out.
+    #[serde(default, rename = "last-change-id")]
+    pub last_change_id: u64,
+    /// Last task id handed out.
+    #[serde(default, rename = "last-task-id")]
+    pub last_task_id: u64,
+    /// Last lane id handed out.
+    #[serde(default, rename = "last-lane-id")]
+    pub last_lane_id: u64,
+    /// Last notice id handed out (for the notices subsystem).
+    #[serde(default, rename = "last-notice-id")]
+    pub last_notice_id: u64,
+    /// Changes by id.
+    #[serde(default)]
+    pub changes: BTreeMap<u64, Change>,
+    /// Tasks by id.
+    #[serde(default)]
+    pub tasks: BTreeMap<u64, Task>,
+    /// Free-form data of other subsystems (identities, notices, ...), by key.
+    #[serde(default)]
+    pub data: BTreeMap<String, Value>,
+}
+
+impl StateData {
+    /// The tasks of a change, in order.
+    pub fn change_tasks(&self, change: &Change) -> Vec<&Task> {
+        change
+            .task_ids
+            .iter()
+            .filter_map(|id| self.tasks.get(id))
+            .collect()
+    }
+
+    /// The derived status of a change.
+    pub fn change_status(&self, change: &Change) -> Status {
+        change::derive_status(change.status, &self.change_tasks(change))
+    }
+
+    /// The API view of a change.
+    pub fn change_info(&self, change: &Change) -> ChangeInfo {
+        change.info(&self.change_tasks(change))
+    }
+
+    /// Record the ready time of every change that just became ready.
+    fn update_ready_times(&mut self, change_id: u64) {
+        let Some(ch) = self.changes.get(&change_id) else {
+            return;
+        };
+        let ready = self.change_status(ch).is_ready();
+        if let Some(ch) = self.changes.get_mut(&change_id) {
+            if ready && ch.ready_time.is_none() {
+                ch.ready_time = Some(Timestamp::now());
+            }
+        }
+    }
+}
+
+struct Inner {
+    data: Mutex<StateData>,
+    version: watch::Sender<u64>,
+    persister: Option<persist::Persister>,
+}
+
+/// Handle to the daemon state.
+#[derive(Clone)]
+pub struct State {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").finish_non_exhaustive()
+    }
+}
+
+/// Which changes `GET /v1/changes` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// Changes that are not ready (the default).
+    InProgress,
+    /// Ready changes.
+    Ready,
+    /// All changes.
+    All,
+}
+
+impl State {
+    /// An in-memory state (`PEBBLE_PERSIST=never`, tests).
+    pub fn in_memory() -> State {
+        State::with(StateData::default(), None)
+    }
+
+    /// Load `path` if it exists (fixing up tasks interrupted by a daemon exit), and persist every
+    /// later modification to it. Must be called inside a tokio runtime.
+    pub fn load(path: PathBuf) -> Result<State, StateError> {
+        let data = persist::read_state(&path)?;
+        let mut data = data.unwrap_or_default();
+        fix_interrupted(&mut data);
+        let persister = persist::Persister::new(path);
+        let state = State::with(data, Some(persister));
+        persist::spawn_writer(&state);
+        state.mark_dirty();
+        Ok(state)
+    }
+
+    fn with(data: StateData, persister: Option<persist::Persister>) -> State {
+        let (version, _) = watch::channel(0);
+        State {
+            inner: Arc::new(Inner {
+                data: Mutex::new(data),
+                version,
+                persister,
+            }),
+        }
+    }
+
+    /// Lock the state data for reading or modification. Call [`State::mark_dirty`] after a
+    /// modification (the `modify` helper does both).
+    pub fn lock(&self) -> MutexGuard<'_, StateData> {
+        match self.inner.data.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Run `f` on the locked data, then wake waiters and schedule a state-file write.
+    pub fn modify<R>(&self, f: impl FnOnce(&mut StateData) -> R) -> R {
+        let r = {
+            let mut g = self.lock();
+            f(&mut g)
+        };
+        self.mark_dirty();
+        r
+    }
+
+    /// Wake waiters and schedule a write of the state file.
+    pub fn mark_dirty(&self) {
+        self.inner.version.send_modify(|v| *v = v.wrapping_add(1));
+        if let Some(p) = &self.inner.persister {
+            p.schedule();
+        }
+    }
+
+    /// Subscribe to modifications (the value is a version counter).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.version.subscribe()
+    }
+
+    /// Write the state file now (if persistent) and wait until it is written.
+    pub async fn flush(&self) {
+        if let Some(p) = &self.inner.persister {
+            p.flush(*self.inner.version.borrow()).await;
+        }
+    }
+
+    /// Serialise the state data (the state file format).
+    pub fn to_json(&self) -> Vec<u8> {
+        let g = self.lock();
+        serde_json::to_vec(&*g).unwrap_or_default()
+    }
+
+    /// Add a change built with `builder`; returns the change id. Tasks start when the runner's
+    /// `ensure()` is called next.
+    pub fn add_change(&self, builder: ChangeBuilder) -> ChangeIds {
+        self.modify(|d| builder.commit(d))
+    }
+
+    /// The API view of one change.
+    pub fn change_info(&self, id: u64) -> Option<ChangeInfo> {
+        let g = self.lock();
+        g.changes.get(&id).map(|c| g.change_info(c))
+    }
+
+    /// Whether the change exists and is ready.
+    pub fn change_ready(&self, id: u64) -> Option<bool> {
+        let g = self.lock();
+        g.changes.get(&id).map(|c| g.change_status(c).is_ready())
+    }
+
+    /// List changes (sorted by id) matching `select` and, if given, the service name.
+    pub fn changes(&self, select: Select, for_service: Option<&str>) -> Vec<ChangeInfo> {
+        let g = self.lock();
+        g.changes
+            .values()
+            .filter(|c| {
+                let ready = g.change_status(c).is_ready();
+                match select {
+                    Select::All => true,
+                    Select::Ready => ready,
+                    Select::InProgress => !ready,
+                }
+            })
+            .filter(|c| match for_service {
+                None => true,
+                Some(name) => c
+                    .data
+                    .get("service-names")
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|a| a.iter().any(|n| n.as_str() == Some(name))),
+            })
+            .map(|c| g.change_info(c))
+            .collect()
+    }
+
+    /// Wait until the change is ready; returns its API view, or `None` if it does not exist.
+    pub async fn wait_change_ready(&self, id: u64) -> Option<ChangeInfo> {
+        let mut rx = self.subscribe();
+        loop {
+            {
+                let g = self.lock();
+                let c = g.changes.get(&id)?;
+                if g.change_status(c).is_ready() {
+                    return Some(g.change_info(c));
+                }
+            }
+            if rx.changed().await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Append a log entry to a task.
+    pub fn task_log(&self, task_id: u64, level: &str, msg: &str) {
+        self.modify(|d| {
+            if let Some(t) = d.tasks.get_mut(&task_id) {
+                t.add_log(level, msg);
+            }
+        });
+    }
+
+    /// Set one API data value of a task (exec: `exit-code`).
+    pub fn set_task_api_data(&self, task_id: u64, key: &str, value: Value) {
+        self.modify(|d| {
+            if let Some(t) = d.tasks.get_mut(&task_id) {
+                t.api_data.insert(key.to_string(), value);
+            }
+        });
+    }
+
+    /// The change id of a task.
+    pub fn task_change(&self, task_id: u64) -> Option<u64> {
+        self.lock().tasks.get(&task_id).map(|t| t.change)
+    }
+
+    /// A copy of a task.
+    pub fn task(&self, task_id: u64) -> Option<Task> {
+        self.lock().tasks.get(&task_id).cloned()
+    }
+
+    /// Read a free-form data value.
+    pub fn get_data(&self, key: &str) -> Option<Value> {
+        self.lock().data.get(key).cloned()
+    }
+
+    /// Set (or with `Value::Null`, remove) a free-form data value.
+    pub fn set_data(&self, key: &str, value: Value) {
+        self.modify(|d| {
+            if value.is_null() {
+                d.data.remove(key);
+            } else {
+                d.data.insert(key.to_string(), value);
+            }
+        });
+    }
+
+    /// Hand out the next notice id.
+    pub fn next_notice_id(&self) -> u64 {
+        self.modify(|d| {
+            d.last_notice_id += 1;
+            d.last_notice_id
+        })
+    }
+}
+
+/// Ids assigned by [`State::add_change`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeIds {
+    /// The change id.
+    pub change: u64,
+    /// Task ids, in the order the tasks were added to the builder.
+    pub tasks: Vec<u64>,
+}
+
+struct NewTask {
+    kind: String,
+    summary: String,
+    data: BTreeMap<String, Value>,
+    lanes: Vec<usize>,
+    wait: Vec<usize>,
+}
+
+/// Builds a change with its tasks, lanes and wait dependencies before it is added.
+///
+/// ```
+/// use pebble_daemon::state::{ChangeBuilder, State};
+/// let mut b = ChangeBuilder::new("exec", "Execute command \"ls\"");
+/// let t = b.add_task("exec", "Execute command \"ls\"");
+/// let state = State::in_memory();
+/// let ids = state.add_change(b);
+/// assert_eq!(ids.tasks.len(), 1);
+/// # let _ = t;
+/// ```
+pub struct ChangeBuilder {
+    kind: String,
+    summary: String,
+    data: BTreeMap<String, Value>,
+    status: Option<Status>,
+    tasks: Vec<NewTask>,
+    lanes: usize,
+}
+
+impl ChangeBuilder {
+    /// Start a change of `kind` with `summary`.
+    pub fn new(kind: &str, summary: &str) -> ChangeBuilder {
+        ChangeBuilder {
+            kind: kind.to_string(),
+            summary: summary.to_string(),
+            data: BTreeMap::new(),
+            status: None,
+            tasks: Vec::new(),
+            lanes: 0,
+        }
+    }
+
+    /// Replace the summary (when it depends on the tasks added).
+    pub fn with_summary(mut self, summary: &str) -> ChangeBuilder {
+        self.summary = summary.to_string();
+        self
+    }
+
+    /// Set a change data value (e.g. `service-names`).
+    pub fn set_data(&mut self, key: &str, value: Value) -> &mut Self {
+        self.data.insert(key.to_string(), value);
+        self
+    }
+
+    /// Set an explicit status, used when the change has no tasks (an empty replan is `Done`).
+    pub fn set_status(&mut self, status: Status) -> &mut Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Allocate a new lane (a builder-local index).
+    pub fn new_lane(&mut self) -> usize {
+        self.lanes += 1;
+        self.lanes - 1
+    }
+
+    /// Add a task; returns its builder-local index.
+    pub fn add_task(&mut self, kind: &str, summary: &str) -> usize {
+        self.tasks.push(NewTask {
+            kind: kind.to_string(),
+            summary: summary.to_string(),
+            data: BTreeMap::new(),
+            lanes: Vec::new(),
+            wait: Vec::new(),
+        });
+        self.tasks.len() - 1
+    }
+
+    /// Set a task data value (e.g. `service-name`).
+    pub fn set_task_data(&mut self, task: usize, key: &str, value: Value) -> &mut Self {
+        if let Some(t) = self.tasks.get_mut(task) {
+            t.data.insert(key.to_string(), value);
+        }
+        self
+    }
+
+    /// Put a task in a lane.
+    pub fn join_lane(&mut self, task: usize, lane: usize) -> &mut Self {
+        if let Some(t) = self.tasks.get_mut(task) {
+            t.lanes.push(lane);
+        }
+        self
+    }
+
+    /// Make `task` wait for `other` to be Done.
+    pub fn wait_for(&mut self, task: usize, other: usize) -> &mut Self {
+        if let Some(t) = self.tasks.get_mut(task) {
+            if other != task && !t.wait.contains(&other) {
+                t.wait.push(other);
+            }
+        }
+        self
+    }
+
+    /// Number of tasks added so far.
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn commit(self, d: &mut StateData) -> ChangeIds {
+        d.last_change_id += 1;
+        let change_id = d.last_change_id;
+        let lane_base = d.last_lane_id;
+        d.last_lane_id += self.lanes as u64;
+        let first_task = d.last_task_id + 1;
+        d.last_task_id += self.tasks.len() as u64;
+        let now = Timestamp::now();
+        let mut task_ids = Vec::with_capacity(self.tasks.len());
+        for (i, t) in self.tasks.into_iter().enumerate() {
+            let id = first_task + i as u64;
+            task_ids.push(id);
+            d.tasks.insert(
+                id,
+                Task {
+                    id,
+                    kind: t.kind,
+                    summary: t.summary,
+                    status: Status::Do,
+                    log: Vec::new(),
+                    change: change_id,
+                    lanes: t.lanes.iter().map(|l| lane_base + 1 + *l as u64).collect(),
+                    wait_tasks: t.wait.iter().map(|w| first_task + *w as u64).collect(),
+                    spawn_time: now,
+                    ready_time: None,
+                    data: t.data,
+                    api_data: BTreeMap::new(),
+                },
+            );
+        }
+        let now = Timestamp::now();
+        let ready = task_ids.is_empty() && self.status.is_some_and(|s| s.is_ready());
+        d.changes.insert(
+            change_id,
+            Change {
+                id: change_id,
+                kind: self.kind,
+                summary: self.summary,
+                status: self.status,
+                task_ids: task_ids.clone(),
+                spawn_time: now,
+                ready_time: if ready { Some(Timestamp::now()) } else { None },
+                data: self.data,
+            },
+        );
+        ChangeIds {
+            change: change_id,
+            tasks: task_ids,
+        }
+    }
+}
+
+/// Fix up tasks that were running when the daemon exited: a `start` or `exec` task left Doing
+/// is not re-run (it counts as done); other Doing tasks run again; aborts and undos complete.
+fn fix_interrupted(d: &mut StateData) {
+    let mut touched = Vec::new();
+    for t in d.tasks.values_mut() {
+        match t.status {
+            Status::Doing => {
+                if t.kind == "start" || t.kind == "exec" {
+                    t.set_status(Status::Done);
+                } else {
+                    t.status = Status::Do;
+                }
+                touched.push(t.change);
+            }
+            Status::Abort => {
+                t.set_status(Status::Hold);
+                touched.push(t.change);
+            }
+            Status::Undo | Status::Undoing => {
+                t.set_status(Status::Done);
+                touched.push(t.change);
+            }
+            _ => {}
+        }
+    }
+    for c in touched {
+        d.update_ready_times(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn builder_assigns_ids_lanes_and_waits() {
+        let state = State::in_memory();
+        let mut b = ChangeBuilder::new("start", "Start service \"a\" and 1 more");
+        let l0 = b.new_lane();
+        let l1 = b.new_lane();
+        let a = b.add_task("start", "Start service \"a\"");
+        let c = b.add_task("start", "Start service \"c\"");
+        b.join_lane(a, l0).join_lane(c, l1).wait_for(c, a);
+        let ids = state.add_change(b);
+        assert_eq!(ids.change, 1);
+        assert_eq!(ids.tasks, vec![1, 2]);
+        let g = state.lock();
+        assert_eq!(g.tasks[&1].lanes, vec![1]);
+        assert_eq!(g.tasks[&2].lanes, vec![2]);
+        assert_eq!(g.tasks[&2].wait_tasks, vec![1]);
+        assert_eq!(g.last_lane_id, 2);
+    }
+
+    #[test]
+    fn empty_change_with_explicit_done_is_ready() {
+        let state = State::in_memory();
+        let mut b = ChangeBuilder::new("replan", "Replan - no services");
+        b.set_status(Status::Done);
+        let ids = state.add_change(b);
+        let info = state.change_info(ids.change).unwrap();
+        assert_eq!(info.status, "Done");
+        assert!(info.ready);
+        assert!(info.ready_time.is_some());
+        assert!(info.tasks.is_empty());
+    }
+
+    #[test]
+    fn select_and_for_filters() {
+        let state = State::in_memory();
+        let mut b = ChangeBuilder::new("start", "Start service \"a\"");
+        b.add_task("start", "Start service \"a\"");
+        b.set_data("service-names", serde_json::json!(["a"]));
+        state.add_change(b);
+        let mut b = ChangeBuilder::new("replan", "Replan - no services");
+        b.set_status(Status::Done);
+        state.add_change(b);
+        assert_eq!(state.changes(Select::All, None).len(), 2);
+        assert_eq!(state.changes(Select::InProgress, None).len(), 1);
+        assert_eq!(state.changes(Select::Ready, None).len(), 1);
+        assert_eq!(state.changes(Select::All, Some("a")).len(), 1);
+        assert_eq!(state.changes(Select::All, Some("b")).len(), 0);
+    }
+
+    #[test]
+    fn interrupted_start_is_not_rerun() {
+        let state = State::in_memory();
+        let mut b = ChangeBuilder::new("replan", "Replan service \"a\" and 1 more");
+        let s = b.add_task("stop", "Stop service \"a\"");
+        let t = b.add_task("start", "Start service \"a\"");
+        b.wait_for(t, s);
+        state.add_change(b);
+        let mut d = state.lock().clone();
+        d.tasks.get_mut(&1).unwrap().status = Status::Doing;
+        d.tasks.get_mut(&2).unwrap().status = Status::Doing;
+        fix_interrupted(&mut d);
+        assert_eq!(d.tasks[&1].status, Status::Do);
+        assert_eq!(d.tasks[&2].status, Status::Done);
+    }
+}
