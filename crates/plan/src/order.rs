@@ -124,10 +124,10 @@ pub(crate) fn order(
             (&svc.after, &svc.before)
         };
         for a in after {
-            if successors.contains_key(a) {
-                if let Some(v) = successors.get_mut(name) {
-                    v.push(a.clone());
-                }
+            if successors.contains_key(a)
+                && let Some(v) = successors.get_mut(name)
+            {
+                v.push(a.clone());
             }
         }
         for b in before {

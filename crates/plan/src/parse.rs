@@ -421,13 +421,16 @@ fn decode_log_target(
     Ok((t, bad_override))
 }
 
+/// Decoded entries of a section: name and (entry, pending checks), `None` for null entries.
+type SectionEntries<T, P> = Vec<(String, Option<(T, P)>)>;
+
 /// Decodes a `map[string]*T` section; `None` values are null entries.
 fn decode_section<T, P>(
     dec: &mut Dec,
     n: &Node,
     ty: &str,
     mut one: impl FnMut(&mut Dec, &str, &Node) -> Result<(T, P), Abort>,
-) -> Result<Vec<(String, Option<(T, P)>)>, Abort> {
+) -> Result<SectionEntries<T, P>, Abort> {
     let mut out = Vec::new();
     if let Some(pairs) = dec.pairs(n, ty) {
         for (k, v) in pairs {
@@ -683,14 +686,14 @@ fn validate_layer_with(
                 go_quote(&bad)
             )));
         }
-        if let Some(f) = svc.backoff_factor {
-            if f < 1.0 {
-                return Err(parse_err(format!(
-                    "plan service {} backoff-factor must be 1.0 or greater, not {}",
-                    go_quote(name),
-                    go_format_float(f)
-                )));
-            }
+        if let Some(f) = svc.backoff_factor
+            && f < 1.0
+        {
+            return Err(parse_err(format!(
+                "plan service {} backoff-factor must be 1.0 or greater, not {}",
+                go_quote(name),
+                go_format_float(f)
+            )));
         }
     }
     for msg in nulls {
@@ -733,13 +736,14 @@ fn validate_layer_with(
                     go_quote(name)
                 )));
             }
-            if exec.group_id.is_some() || !exec.group.is_empty() {
-                if exec.user_id.is_none() && exec.user.is_empty() {
-                    return Err(parse_err(format!(
-                        "plan check {} has invalid user/group: must specify user, not just group",
-                        go_quote(name)
-                    )));
-                }
+            if (exec.group_id.is_some() || !exec.group.is_empty())
+                && exec.user_id.is_none()
+                && exec.user.is_empty()
+            {
+                return Err(parse_err(format!(
+                    "plan check {} has invalid user/group: must specify user, not just group",
+                    go_quote(name)
+                )));
             }
         }
     }

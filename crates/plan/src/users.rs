@@ -118,14 +118,14 @@ pub fn normalize_uid_gid(
         let u = db
             .user_by_name(user)
             .ok_or_else(|| PlanError::Other(format!("user: unknown user {user}")))?;
-        if let Some(want) = uid {
-            if want != u.uid {
-                return Err(PlanError::Other(format!(
-                    "user {} UID ({}) does not match user-id ({want})",
-                    go_quote(user),
-                    u.uid
-                )));
-            }
+        if let Some(want) = uid
+            && want != u.uid
+        {
+            return Err(PlanError::Other(format!(
+                "user {} UID ({}) does not match user-id ({want})",
+                go_quote(user),
+                u.uid
+            )));
         }
         uid = Some(u.uid);
     }
@@ -133,14 +133,14 @@ pub fn normalize_uid_gid(
         let g = db
             .group_by_name(group)
             .ok_or_else(|| PlanError::Other(format!("group: unknown group {group}")))?;
-        if let Some(want) = gid {
-            if want != g.gid {
-                return Err(PlanError::Other(format!(
-                    "group {} GID ({}) does not match group-id ({want})",
-                    go_quote(group),
-                    g.gid
-                )));
-            }
+        if let Some(want) = gid
+            && want != g.gid
+        {
+            return Err(PlanError::Other(format!(
+                "group {} GID ({}) does not match group-id ({want})",
+                go_quote(group),
+                g.gid
+            )));
         }
         gid = Some(g.gid);
     }

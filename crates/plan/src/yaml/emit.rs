@@ -148,29 +148,21 @@ fn analyze(value: &str) -> Analysis {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_indicators = true,
-                '?' | ':' => {
-                    if followed_by_ws {
-                        block_indicators = true;
-                    }
+                '?' | ':' if followed_by_ws => {
+                    block_indicators = true;
                 }
-                '-' => {
-                    if followed_by_ws {
-                        block_indicators = true;
-                    }
+                '-' if followed_by_ws => {
+                    block_indicators = true;
                 }
                 _ => {}
             }
         } else {
             match c {
-                ':' => {
-                    if followed_by_ws {
-                        block_indicators = true;
-                    }
+                ':' if followed_by_ws => {
+                    block_indicators = true;
                 }
-                '#' => {
-                    if preceded_by_ws {
-                        block_indicators = true;
-                    }
+                '#' if preceded_by_ws => {
+                    block_indicators = true;
                 }
                 _ => {}
             }

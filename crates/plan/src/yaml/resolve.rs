@@ -58,10 +58,10 @@ pub(crate) fn resolve_plain(s: &str) -> Resolved {
     if let Some(i) = go_parse_int_base0(&plain) {
         return Resolved::Int(i);
     }
-    if is_yaml_style_float(&plain) {
-        if let Some(f) = go_parse_float(&plain) {
-            return Resolved::Float(f);
-        }
+    if is_yaml_style_float(&plain)
+        && let Some(f) = go_parse_float(&plain)
+    {
+        return Resolved::Float(f);
     }
     for (prefix, radix, neg) in [
         ("0b", 2, false),
@@ -69,10 +69,10 @@ pub(crate) fn resolve_plain(s: &str) -> Resolved {
         ("0o", 8, false),
         ("-0o", 8, true),
     ] {
-        if let Some(rest) = plain.strip_prefix(prefix) {
-            if let Ok(v) = i64::from_str_radix(rest, radix) {
-                return Resolved::Int(if neg { -i128::from(v) } else { i128::from(v) });
-            }
+        if let Some(rest) = plain.strip_prefix(prefix)
+            && let Ok(v) = i64::from_str_radix(rest, radix)
+        {
+            return Resolved::Int(if neg { -i128::from(v) } else { i128::from(v) });
         }
     }
     Resolved::Str
