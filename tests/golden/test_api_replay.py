@@ -129,10 +129,10 @@ def session(pebble_bin):
         pytest.skip(reason)
     fixtures.setup()
     d = Daemon(pebble_bin, fixtures.PEBBLE_DIR, env=fixtures.daemon_env(), cwd="/", log_dir="/tmp/pebble-golden-api")
-    d.start()
     s = Session(d)
-    s.probe()
     try:
+        d.start()
+        s.probe()
         yield s
         rc = d.stop()
         assert rc == 0, f"daemon exit status {rc}:\n{d.stderr()}"

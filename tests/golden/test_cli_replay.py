@@ -106,10 +106,10 @@ def cli_session(pebble_bin):
         pytest.skip(reason)
     fixtures.setup()
     d = Daemon(pebble_bin, fixtures.PEBBLE_DIR, env=fixtures.daemon_env(), cwd="/", log_dir="/tmp/pebble-golden-cli")
-    d.start()
     s = CliSession(pebble_bin, d)
-    s.probe()
     try:
+        d.start()
+        s.probe()
         yield s
         rc = d.stop()
         assert rc == 0, f"daemon exit status {rc}:\n{d.stderr()}"
