@@ -212,6 +212,7 @@ pub fn combine_to_layer(layers: &[Layer]) -> Result<Layer, PlanError> {
         out.label = first.label.clone();
     }
     for layer in layers {
+        set_str(&mut out.pairing_mode, &layer.pairing_mode);
         for (name, svc) in &layer.services {
             match svc.override_ {
                 Some(Override::Merge) => {
@@ -285,6 +286,7 @@ pub fn combine_layers(layers: &[Layer]) -> Result<Plan, PlanError> {
         services: combined.services,
         checks: combined.checks,
         log_targets: combined.log_targets,
+        pairing_mode: combined.pairing_mode,
     };
     plan.validate()?;
     Ok(plan)

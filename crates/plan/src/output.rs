@@ -171,7 +171,14 @@ impl Plan {
         section(&mut m, "services", &self.services, service_out);
         section(&mut m, "checks", &self.checks, check_out);
         section(&mut m, "log-targets", &self.log_targets, log_target_out);
+        pairing(&mut m, &self.pairing_mode);
         to_yaml(&Out::Map(m))
+    }
+}
+
+fn pairing(m: &mut Vec<(String, Out)>, mode: &str) {
+    if !mode.is_empty() {
+        m.push(("pairing".into(), Out::Map(vec![("mode".into(), s(mode))])));
     }
 }
 
@@ -184,6 +191,7 @@ impl Layer {
         section(&mut m, "services", &self.services, service_out);
         section(&mut m, "checks", &self.checks, check_out);
         section(&mut m, "log-targets", &self.log_targets, log_target_out);
+        pairing(&mut m, &self.pairing_mode);
         to_yaml(&Out::Map(m))
     }
 }

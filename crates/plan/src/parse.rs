@@ -589,6 +589,16 @@ pub fn parse_layer(order: i64, label: &str, yaml: &[u8]) -> Result<Layer, PlanEr
                     }
                 }
             }
+            "pairing" => {
+                if let Some(pairs) = dec.pairs(value, "pairingstate.PairingConfig") {
+                    for (k, v) in pairs {
+                        match k.scalar().unwrap_or_default() {
+                            "mode" => layer.pairing_mode = dec.string(v, "string"),
+                            other => dec.unknown_field(k, other, "pairingstate.PairingConfig"),
+                        }
+                    }
+                }
+            }
             other => {
                 return Err(parse_err(format!(
                     "cannot parse layer {qlabel}: unknown section {}",
@@ -746,6 +756,15 @@ fn validate_layer_with(
                 )));
             }
         }
+    }
+    if !matches!(
+        layer.pairing_mode.as_str(),
+        "" | "disabled" | "single" | "multiple"
+    ) {
+        return Err(parse_err(format!(
+            "invalid pairing mode {}: should be \"disabled\", \"single\" or \"multiple\"",
+            go_quote(&layer.pairing_mode)
+        )));
     }
     for (name, tgt) in &layer.log_targets {
         for label in tgt.labels.keys() {

@@ -133,6 +133,8 @@ pub struct Layer {
     pub services: IndexMap<String, Service>,
     pub checks: IndexMap<String, Check>,
     pub log_targets: IndexMap<String, LogTarget>,
+    /// `pairing.mode` extension section: `single`, `multiple`, `disabled` or empty (unset).
+    pub pairing_mode: String,
 }
 
 /// The combined, validated plan.
@@ -142,4 +144,6 @@ pub struct Plan {
     pub services: IndexMap<String, Service>,
     pub checks: IndexMap<String, Check>,
     pub log_targets: IndexMap<String, LogTarget>,
+    /// Combined `pairing.mode` (last layer that sets it wins; empty means disabled).
+    pub pairing_mode: String,
 }

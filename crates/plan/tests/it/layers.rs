@@ -242,3 +242,26 @@ fn layer_yaml_round_trip() {
     let layer = parse(text).unwrap();
     assert_eq!(layer.to_yaml(), text);
 }
+
+#[test]
+fn pairing_section() {
+    assert_eq!(
+        plan_err("pairing:\n  mode: foo\n"),
+        "invalid pairing mode \"foo\": should be \"disabled\", \"single\" or \"multiple\""
+    );
+    let a = parse("pairing:\n  mode: single\n").unwrap();
+    let b = parse_layer(
+        2000,
+        "b",
+        b"services:\n  s:\n    override: replace\n    command: x\n",
+    )
+    .unwrap();
+    let plan = combine_layers(&[a.clone(), b]).unwrap();
+    assert_eq!(plan.pairing_mode, "single");
+    assert_eq!(
+        plan.to_yaml(),
+        "services:\n    s:\n        override: replace\n        command: x\npairing:\n    mode: single\n"
+    );
+    let c = parse_layer(3000, "c", b"pairing:\n  mode: multiple\n").unwrap();
+    assert_eq!(combine_layers(&[a, c]).unwrap().pairing_mode, "multiple");
+}
