@@ -8,6 +8,7 @@
 //!
 //! Errors are reported as [`Error`], whose variants mirror the exceptions of `ops.pebble`.
 
+pub mod container;
 mod error;
 mod logs;
 mod query;

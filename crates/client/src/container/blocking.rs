@@ -1,0 +1,1 @@
+//! Blocking wrappers (placeholder, filled in below).
