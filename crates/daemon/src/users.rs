@@ -5,18 +5,7 @@
 
 use std::path::PathBuf;
 
-/// A passwd entry as far as the service manager needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserEntry {
-    /// Login name.
-    pub name: String,
-    /// User id.
-    pub uid: u32,
-    /// Primary group id.
-    pub gid: u32,
-    /// Home directory.
-    pub home: String,
-}
+pub use pebble_plan::users::UserEntry;
 
 /// User and group database used when starting services.
 pub trait UserDb: Send + Sync {
@@ -63,6 +52,16 @@ impl FileUserDb {
     }
 }
 
+impl FileUserDb {
+    /// Read and parse both files; a missing or unreadable file counts as empty (lookups in it
+    /// then fail with Pebble's "unknown user/group" messages).
+    pub fn load(&self) -> pebble_plan::users::UserDb {
+        let passwd = std::fs::read_to_string(&self.passwd).unwrap_or_default();
+        let group = std::fs::read_to_string(&self.group).unwrap_or_default();
+        pebble_plan::users::UserDb::parse(&passwd, &group)
+    }
+}
+
 impl UserDb for FileUserDb {
     fn normalize_uid_gid(
         &self,
@@ -74,11 +73,53 @@ impl UserDb for FileUserDb {
         if uid.is_none() && gid.is_none() && user.is_empty() && group.is_empty() {
             return Ok(None);
         }
-        // Pending pebble_plan::users (passwd/group parsing and NormalizeUidGid).
-        Err("user and group switching is not supported yet".into())
+        pebble_plan::users::normalize_uid_gid(uid, user, gid, group, &self.load())
+            .map_err(|e| e.to_string())
     }
 
     fn lookup_uid(&self, uid: u32) -> Result<UserEntry, String> {
-        Err(format!("unknown userid {uid}"))
+        self.load()
+            .user_by_uid(uid)
+            .cloned()
+            .ok_or_else(|| format!("user: unknown userid {uid}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn reads_files_and_normalizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let passwd = dir.path().join("passwd");
+        let group = dir.path().join("group");
+        std::fs::write(
+            &passwd,
+            "root:x:0:0:root:/root:/bin/sh\nbob:x:1234:2345:Bob:/home/bob:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(&group, "root:x:0:\nbobs:x:2345:\nstaff:x:50:bob\n").unwrap();
+        let db = FileUserDb::new(&passwd, &group);
+        assert_eq!(db.normalize_uid_gid(None, None, "", ""), Ok(None));
+        assert_eq!(
+            db.normalize_uid_gid(None, None, "bob", ""),
+            Ok(Some((1234, 2345)))
+        );
+        assert_eq!(
+            db.normalize_uid_gid(None, None, "bob", "staff"),
+            Ok(Some((1234, 50)))
+        );
+        assert_eq!(
+            db.normalize_uid_gid(None, None, "nobody-here", ""),
+            Err("user: unknown user nobody-here".to_string())
+        );
+        assert_eq!(
+            db.normalize_uid_gid(None, None, "", "staff"),
+            Err("must specify user, not just group".to_string())
+        );
+        assert_eq!(db.lookup_uid(1234).unwrap().home, "/home/bob");
+        assert_eq!(db.lookup_uid(99).unwrap_err(), "user: unknown userid 99");
     }
 }

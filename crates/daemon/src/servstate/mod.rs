@@ -235,8 +235,7 @@ fn action_name(a: ServiceAction) -> &'static str {
 
 /// Build argv from a service's command (base arguments plus the default `[ ... ]` arguments).
 fn command_argv(svc: &Service) -> Result<Vec<String>, String> {
-    // Interim: plain whitespace split until `Service::command_args()` lands in pebble-plan.
-    Ok(svc.command.split_whitespace().map(str::to_string).collect())
+    svc.argv().map_err(|e| e.to_string())
 }
 
 impl ServiceManager {

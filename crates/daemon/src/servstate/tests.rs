@@ -531,3 +531,53 @@ fn backoff_step_truncates_like_go() {
         Duration::from_nanos(4)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn user_switch_sets_ids_home_and_user() {
+    crate::daemonlog::set_silent(true);
+    let dir = tempfile::tempdir().unwrap();
+    let passwd = dir.path().join("passwd");
+    let group = dir.path().join("group");
+    std::fs::write(&passwd, "svcuser:x:4321:8765:S:/home/svcuser:/bin/sh\n").unwrap();
+    std::fs::write(&group, "svcgrp:x:8765:\n").unwrap();
+    let fake = FakeSpawner::new();
+    let mgr = ServiceManager::new(
+        fake.clone(),
+        ServiceManagerOptions {
+            verbose: false,
+            users: Arc::new(FileUserDb::new(&passwd, &group)),
+        },
+    );
+    let mut a = svc("a");
+    a.user = "svcuser".into();
+    let mut b = svc("b");
+    b.user = "svcuser".into();
+    b.environment.insert("HOME".into(), "/custom".into());
+    let mut c = svc("c");
+    c.user = "ghost".into();
+    let mut plan = Plan::default();
+    for s in [a, b, c] {
+        plan.services.insert(s.name.clone(), s);
+    }
+    mgr.set_plan(Arc::new(plan));
+    let env_of = |spec: &SpawnSpec, k: &str| {
+        spec.env
+            .iter()
+            .find(|(ek, _)| ek == k)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+    };
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let spec = fake.last().unwrap().spec.clone();
+    assert_eq!((spec.uid, spec.gid), (Some(4321), Some(8765)));
+    assert_eq!(env_of(&spec, "HOME").as_deref(), Some("/home/svcuser"));
+    assert_eq!(env_of(&spec, "USER").as_deref(), Some("svcuser"));
+    bg_start(&mgr, "b").await.unwrap().0.unwrap();
+    let spec = fake.last().unwrap().spec.clone();
+    assert_eq!(env_of(&spec, "HOME").as_deref(), Some("/custom"));
+    assert_eq!(env_of(&spec, "USER").as_deref(), Some("svcuser"));
+    let err = mgr.start("c", &NoTaskLog).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot start service: user: unknown user ghost"
+    );
+}

@@ -218,3 +218,50 @@ async fn missing_executable_is_a_start_error() {
         "cannot start service: fork/exec /no/such/file: no such file or directory"
     );
 }
+
+fn cpu_time() -> Duration {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out-pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Daemon-side CPU to ingest 1 GB of 100-byte lines (run with `--ignored --nocapture`,
+/// ideally in release mode). `PEBBLE_BENCH_BYTES` overrides the size.
+#[tokio::test]
+#[ignore]
+async fn bench_log_ingest_cpu() {
+    let bytes: u64 = std::env::var("PEBBLE_BENCH_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = script(
+        &dir,
+        "flood.sh",
+        &format!("yes \"$(printf '%099d' 0)\" | head -c {bytes}\necho DONE\nexec sleep 100"),
+    );
+    let mgr = manager(vec![service("flood", cmd)]);
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    mgr.start("flood", &NoTaskLog).await.unwrap();
+    let ring = mgr.log_ring("flood").unwrap();
+    while ring
+        .last_entries(Some(1))
+        .first()
+        .map(|e| e.message.as_str())
+        != Some("DONE")
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let cpu = cpu_time() - cpu0;
+    println!(
+        "ingested {bytes} bytes in {:?} wall, daemon CPU {:?}",
+        t0.elapsed(),
+        cpu
+    );
+    mgr.stop("flood", &NoTaskLog).await.unwrap();
+}
