@@ -10,6 +10,7 @@
 
 pub mod container;
 mod error;
+mod files;
 mod logs;
 mod query;
 
@@ -28,6 +29,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{Error, errno_text};
+pub use files::{ListFilesOptions, MakeDirOptions, PushOptions};
 pub use logs::LogStream;
 pub use query::{Query, percent_encode};
 

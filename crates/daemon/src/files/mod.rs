@@ -3,14 +3,14 @@
 //!
 //! The handlers here are independent of the HTTP server: [`handle_get`] and [`handle_post`]
 //! return a [`FilesReply`] (a complete JSON envelope, or a streamed multipart body), and
-//! [`http`] adapts them to hyper requests and responses. File content streams both ways in
+//! [`api`] adapts them to the daemon's router. File content streams both ways in
 //! large chunks through small bounded channels to blocking threads, so the daemon's memory does
 //! not grow with file size.
 
+pub mod api;
 pub mod error;
 pub mod glob;
 pub mod gopath;
-// pub mod http;
 pub mod info;
 pub mod ops;
 pub mod owner;
@@ -303,15 +303,11 @@ where
                     return FilesReply::bad_request(format!("cannot decode request body: {e}"));
                 }
             };
-            let payload: FilesRequest = match serde_json::Deserializer::from_slice(&data)
-                .into_iter::<FilesRequest>()
-                .next()
-            {
-                None => return FilesReply::bad_request("cannot decode request body: EOF"),
-                Some(Err(e)) => {
+            let payload: FilesRequest = match crate::http::router::decode_json_bytes(&data) {
+                Ok(p) => p,
+                Err(e) => {
                     return FilesReply::bad_request(format!("cannot decode request body: {e}"));
                 }
-                Some(Ok(p)) => p,
             };
             match payload.action.as_str() {
                 "make-dirs" => {

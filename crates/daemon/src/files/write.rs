@@ -141,13 +141,9 @@ where
         }
     }
     drop(part);
-    let payload: FilesRequest = match serde_json::Deserializer::from_slice(&meta)
-        .into_iter::<FilesRequest>()
-        .next()
-    {
-        None => return Err("cannot decode request metadata: EOF".to_string()),
-        Some(Err(e)) => return Err(format!("cannot decode request metadata: {e}")),
-        Some(Ok(p)) => p,
+    let payload: FilesRequest = match crate::http::router::decode_json_bytes(&meta) {
+        Ok(p) => p,
+        Err(e) => return Err(format!("cannot decode request metadata: {e}")),
     };
     if payload.action != "write" {
         return Err(format!(
