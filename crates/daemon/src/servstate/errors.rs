@@ -12,6 +12,9 @@ pub enum ServiceError {
     /// The process could not be started (exec error, user/group error, ...).
     #[error("cannot start service: {0}")]
     CannotStart(String),
+    /// The service could not be prepared (command, user or group error): the bare message.
+    #[error("{0}")]
+    Prepare(String),
     /// The process exited within the okay delay; `action` is what happens next.
     #[error("service start attempt: exited quickly with code {code}, will {action}")]
     ExitedQuickly {

@@ -312,7 +312,7 @@ impl ServiceManager {
             data.set_state(State::Initial);
             if let Err(e) = self.spawn_process(name, data) {
                 data.set_state(State::Stopped);
-                return Err(ServiceError::CannotStart(e));
+                return Err(e);
             }
             data.set_state(State::Starting);
             self.arm_timer(name, data, OKAY_DELAY, TimerKind::Okay);
@@ -334,7 +334,10 @@ impl ServiceManager {
                 self.log_recent_output(name, log);
                 Err(ServiceError::ExitedQuickly { code, action })
             }
-            Ok(StartOutcome::StoppedEarly) => Err(ServiceError::StoppedEarly),
+            Ok(StartOutcome::StoppedEarly) => {
+                self.log_recent_output(name, log);
+                Err(ServiceError::StoppedEarly)
+            }
             Err(_) => Err(ServiceError::StartAborted),
         }
     }
@@ -391,9 +394,7 @@ impl ServiceManager {
                     if let Some(tx) = data.start_tx.take() {
                         let _ = tx.send(StartOutcome::StoppedEarly);
                     }
-                    if let Some(pid) = data.pid {
-                        let _ = self.spawner.kill_group(pid, Signal::SIGTERM);
-                    }
+                    self.signal_group(data, Signal::SIGTERM);
                     data.set_state(State::Terminating);
                     let delay = data.kill_delay();
                     self.arm_timer(name, data, delay, TimerKind::KillDelay);
@@ -574,12 +575,8 @@ impl ServiceManager {
             }
             let an = action_name(action);
             match action {
-                ServiceAction::Ignore => {
-                    pebble_log!(
-                        "Service {:?} on-check-failure action is \"ignore\", not doing anything further",
-                        name
-                    );
-                }
+                // Pebble only logs this at debug level.
+                ServiceAction::Ignore => {}
                 ServiceAction::Shutdown | ServiceAction::FailureShutdown => {
                     pebble_log!(
                         "Service {:?} on-check-failure action is {:?}, triggering failure shutdown",
@@ -602,9 +599,7 @@ impl ServiceManager {
                             "Service {:?} on-check-failure action is \"restart\", terminating process before restarting",
                             name
                         );
-                        if let Some(pid) = data.pid {
-                            let _ = self.spawner.kill_group(pid, Signal::SIGTERM);
-                        }
+                        self.signal_group(data, Signal::SIGTERM);
                         data.restarting = true;
                         data.set_state(State::Terminating);
                         let delay = data.kill_delay();
@@ -623,6 +618,19 @@ impl ServiceManager {
     }
 
     // ---- internals -------------------------------------------------------------------------
+
+    /// Signal the service's process group, logging failures like Pebble.
+    fn signal_group(&self, data: &ServiceData, sig: Signal) {
+        if let Some(pid) = data.pid
+            && let Err(e) = self.spawner.kill_group(pid, sig)
+        {
+            pebble_log!(
+                "Cannot send {} to process: {}",
+                sig.as_str(),
+                crate::sys::errno_text(&e)
+            );
+        }
+    }
 
     /// Resolve the spawn spec of a service config.
     fn spawn_spec(&self, config: &Service) -> Result<SpawnSpec, String> {
@@ -646,8 +654,8 @@ impl ServiceManager {
         }
         let (mut uid, mut gid) = (None, None);
         if let Some((u, g)) = ids {
-            let has_home = config.environment.contains_key("HOME");
-            let has_user = config.environment.contains_key("USER");
+            let set_in = |k: &str| config.environment.get(k).is_some_and(|v| !v.is_empty());
+            let (has_home, has_user) = (set_in("HOME"), set_in("USER"));
             if !has_home || !has_user {
                 match self.opts.users.lookup_uid(u) {
                     Ok(entry) => {
@@ -679,10 +687,15 @@ impl ServiceManager {
 
     /// Spawn the service's process and start its exit watcher, output pump and backoff-reset
     /// timer. On error nothing changed except nothing.
-    fn spawn_process(&self, name: &str, data: &mut ServiceData) -> Result<(), String> {
-        let spec = self.spawn_spec(&data.config)?;
+    fn spawn_process(&self, name: &str, data: &mut ServiceData) -> Result<(), ServiceError> {
+        let spec = self
+            .spawn_spec(&data.config)
+            .map_err(ServiceError::Prepare)?;
         pebble_log!("Service {:?} starting: {}", name, data.config.command);
-        let spawned = self.spawner.spawn(&spec).map_err(|e| e.to_string())?;
+        let spawned = self
+            .spawner
+            .spawn(&spec)
+            .map_err(|e| ServiceError::CannotStart(e.to_string()))?;
         data.generation += 1;
         data.pid = Some(spawned.pid);
         let generation = data.generation;
@@ -768,9 +781,7 @@ impl ServiceManager {
                 }
             }
             (TimerKind::KillDelay, State::Terminating) => {
-                if let Some(pid) = data.pid {
-                    let _ = self.spawner.kill_group(pid, Signal::SIGKILL);
-                }
+                self.signal_group(data, Signal::SIGKILL);
                 data.set_state(State::Killing);
                 self.arm_timer(name, data, FAIL_DELAY, TimerKind::FailDelay);
             }
@@ -787,10 +798,8 @@ impl ServiceManager {
                 data.timer = None;
                 match self.spawn_process(name, data) {
                     Ok(()) => data.set_state(State::Running),
-                    Err(e) => {
-                        pebble_log!("Service {:?} cannot be restarted: {}", name, e);
-                        data.set_state(State::Exited);
-                    }
+                    // As in Pebble: logged, and the service stays in backoff.
+                    Err(e) => pebble_log!("{}", e),
                 }
             }
             _ => {}
@@ -832,6 +841,7 @@ impl ServiceManager {
                 data.cancel_timer();
                 if data.restarting {
                     data.restarting = false;
+                    pebble_log!("Service {:?} exited after check failure, restarting", name);
                     self.do_backoff(name, data, "on-check-failure");
                 } else {
                     pebble_log!("Service {:?} stopped", name);

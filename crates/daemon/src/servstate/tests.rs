@@ -576,8 +576,7 @@ async fn user_switch_sets_ids_home_and_user() {
     assert_eq!(env_of(&spec, "HOME").as_deref(), Some("/custom"));
     assert_eq!(env_of(&spec, "USER").as_deref(), Some("svcuser"));
     let err = mgr.start("c", &NoTaskLog).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "cannot start service: user: unknown user ghost"
-    );
+    // As in Pebble, user/group errors are not prefixed with "cannot start service: ".
+    assert_eq!(err.to_string(), "user: unknown user ghost");
+    assert_eq!(status(&mgr, "c"), "inactive");
 }
