@@ -12,17 +12,26 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Decoding state for one section: collected go-yaml "unmarshal errors" and the line base.
-struct Dec {
+///
+/// Pebble decodes each section from a re-marshalled copy of it, so go-yaml's line numbers count
+/// from the section's first line and skip blank lines; `nonblank[l]` is the number of
+/// non-blank lines among lines `1..=l` of the input, used to mimic that.
+struct Dec<'a> {
     errors: Vec<String>,
     base_line: usize,
+    nonblank: &'a [usize],
 }
 
 /// An error that aborts decoding of a section (from a custom unmarshaler, like go-yaml's).
 type Abort = String;
 
-impl Dec {
+impl Dec<'_> {
     fn line(&self, n: &Node) -> usize {
-        (n.line + 1).saturating_sub(self.base_line).max(1)
+        let at = |l: usize| self.nonblank.get(l).copied();
+        match (at(n.line), at(self.base_line.saturating_sub(1))) {
+            (Some(a), Some(b)) => a.saturating_sub(b).max(1),
+            _ => (n.line + 1).saturating_sub(self.base_line).max(1),
+        }
     }
 
     fn terror(&mut self, n: &Node, ty: &str) {
@@ -200,7 +209,7 @@ impl Dec {
     }
 }
 
-fn override_of(dec: &mut Dec, v: &Node, raw: &mut Option<String>) -> Option<Override> {
+fn override_of(dec: &mut Dec<'_>, v: &Node, raw: &mut Option<String>) -> Option<Override> {
     let s = dec.string(v, "plan.Override");
     match s.as_str() {
         "merge" => Some(Override::Merge),
@@ -235,7 +244,7 @@ struct Pending {
     on_check_failure: Option<String>,
 }
 
-fn decode_service(dec: &mut Dec, name: &str, n: &Node) -> Result<(Service, Pending), Abort> {
+fn decode_service(dec: &mut Dec<'_>, name: &str, n: &Node) -> Result<(Service, Pending), Abort> {
     const TY: &str = "plan.Service";
     let mut s = Service {
         name: name.to_string(),
@@ -297,7 +306,7 @@ fn decode_service(dec: &mut Dec, name: &str, n: &Node) -> Result<(Service, Pendi
     Ok((s, p))
 }
 
-fn decode_check(dec: &mut Dec, name: &str, n: &Node) -> Result<(Check, Option<String>), Abort> {
+fn decode_check(dec: &mut Dec<'_>, name: &str, n: &Node) -> Result<(Check, Option<String>), Abort> {
     const TY: &str = "plan.Check";
     let mut c = Check {
         name: name.to_string(),
@@ -470,9 +479,15 @@ pub fn parse_layer(order: i64, label: &str, yaml: &[u8]) -> Result<Layer, PlanEr
         return Ok(layer);
     };
     // Top level: a map of sections (duplicate keys are errors, unknown sections too).
+    let mut nonblank = vec![0usize];
+    for line in text.split('\n') {
+        let last = nonblank.last().copied().unwrap_or(0);
+        nonblank.push(last + usize::from(!line.trim().is_empty()));
+    }
     let mut top = Dec {
         errors: Vec::new(),
         base_line: 1,
+        nonblank: &[],
     };
     let sections: Vec<(String, Node)> = match top.pairs(&root, "map[string]yaml.Node") {
         Some(pairs) => pairs
@@ -491,6 +506,7 @@ pub fn parse_layer(order: i64, label: &str, yaml: &[u8]) -> Result<Layer, PlanEr
         let mut dec = Dec {
             errors: Vec::new(),
             base_line: value.line,
+            nonblank: &nonblank,
         };
         let section_err = |e: String| {
             parse_err(format!(
