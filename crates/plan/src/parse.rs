@@ -723,7 +723,7 @@ fn validate_layer_with(
         }
     }
     for msg in nulls {
-        if !msg.starts_with("service object") {
+        if msg.starts_with("check object") || msg.starts_with("cannot use empty string as check") {
             return Err(parse_err(msg.clone()));
         }
     }
@@ -781,6 +781,11 @@ fn validate_layer_with(
             "invalid pairing mode {}: should be \"disabled\", \"single\" or \"multiple\"",
             go_quote(&layer.pairing_mode)
         )));
+    }
+    for msg in nulls {
+        if msg.starts_with("log target object") {
+            return Err(parse_err(msg.clone()));
+        }
     }
     for (name, tgt) in &layer.log_targets {
         for label in tgt.labels.keys() {

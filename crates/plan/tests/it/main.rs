@@ -5,3 +5,4 @@ mod golden;
 mod layers;
 mod merge_props;
 mod ordering;
+mod stack;
