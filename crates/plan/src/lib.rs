@@ -8,6 +8,18 @@
 //! * [`Plan::to_yaml`] prints the plan like `pebble plan`;
 //! * [`Plan::start_order`] / [`Plan::stop_order`] give the lanes of a start or stop;
 //! * [`users`] resolves user and group fields from `/etc/passwd` and `/etc/group` text.
+//!
+//! Typical daemon flow:
+//!
+//! 1. Loading `$PEBBLE/layers`: for each entry use [`parse_layer_file_name`] /
+//!    [`parse_layer_dir_name`] (`Ok(None)` = ignore), [`LayerNameSet`] for duplicates,
+//!    [`layer_order_label`] for order and label, then [`parse_layer`] on the file bytes, then
+//!    [`combine_layers`] on all layers.
+//! 2. `POST /v1/layers`: [`parse_layer`] (prefix `cannot parse layer YAML: ` when
+//!    [`PlanError::is_parse`]), optionally [`Layer::validate_exec_users`], then [`add_layer`] and
+//!    [`combine_layers`] on the returned stack (its errors are shown as is).
+//! 3. Defaults that are not part of the plan output are read through accessors such as
+//!    [`Service::effective_backoff_delay`] and [`Check::effective_timeout`].
 
 pub mod combine;
 pub mod command;

@@ -263,3 +263,10 @@ fn golden_layer_errors() {
     // Labels are barely validated.
     assert!(api_add(&[], "badlabel!", "services: {}\n", false).is_ok());
 }
+
+#[test]
+fn yaml_syntax_error_text() {
+    let err = parse_layer(0, "bad", b"services:\n  x: [unclosed\n").unwrap_err();
+    // Go: `cannot parse layer "bad": yaml: line 1: did not find expected ',' or ']'`.
+    insta::assert_snapshot!(err.to_string(), @r#"cannot parse layer "bad": yaml: line 2: unclosed bracket '['"#);
+}
