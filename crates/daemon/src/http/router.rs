@@ -102,7 +102,7 @@ struct Route {
     pattern: String,
     segs: Vec<Seg>,
     methods: Vec<MethodRoute>,
-    log: bool,
+    no_log_get: bool,
 }
 
 /// The route table.
@@ -166,7 +166,7 @@ impl Router {
             pattern: pattern.to_string(),
             segs,
             methods: Vec::new(),
-            log: true,
+            no_log_get: false,
         });
         let last = self.routes.len() - 1;
         &mut self.routes[last]
@@ -207,10 +207,10 @@ impl Router {
         self.add(Method::POST, pattern, access, handler)
     }
 
-    /// Do not write request log lines for this route (Pebble skips `GET /v1/changes/{id}`,
-    /// `/v1/system-info` and `/v1/health`).
+    /// Do not write request log lines for `GET` on this route (Pebble skips
+    /// `GET /v1/changes/{id}`, `/v1/system-info` and `/v1/health`).
     pub fn no_log(&mut self, pattern: &str) -> &mut Self {
-        self.route_mut(pattern).log = false;
+        self.route_mut(pattern).no_log_get = true;
         self
     }
 
@@ -243,11 +243,11 @@ impl Router {
             return match route.methods.iter().find(|m| m.method == *method) {
                 Some(m) => Lookup::Found {
                     access: m.access,
-                    log: route.log,
+                    log: !(route.no_log_get && m.method == Method::GET),
                     vars,
                     handler: &m.handler,
                 },
-                None => Lookup::MethodNotAllowed { log: route.log },
+                None => Lookup::MethodNotAllowed { log: true },
             };
         }
         Lookup::NotFound

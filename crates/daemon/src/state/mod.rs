@@ -189,7 +189,8 @@ impl State {
     /// Write the state file now (if persistent) and wait until it is written.
     pub async fn flush(&self) {
         if let Some(p) = &self.inner.persister {
-            p.flush(*self.inner.version.borrow()).await;
+            let version = *self.inner.version.borrow();
+            p.flush(version).await;
         }
     }
 

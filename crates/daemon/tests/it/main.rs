@@ -2,6 +2,4 @@
 
 mod api;
 mod common;
-mod exec;
-mod files;
 mod supervision;

@@ -19,7 +19,8 @@ pub fn router() -> Router {
         .no_log("/v1/health");
     r.get("/v1/changes", Access::Read, changes::list);
     r.get("/v1/changes/{id}", Access::Read, changes::get)
-        .post("/v1/changes/{id}", Access::Admin, changes::abort);
+        .post("/v1/changes/{id}", Access::Admin, changes::abort)
+        .no_log("/v1/changes/{id}");
     r.get("/v1/changes/{id}/wait", Access::Read, changes::wait);
     r.get("/v1/services", Access::Read, services::list)
         .post("/v1/services", Access::Admin, services::action);
@@ -34,9 +35,4 @@ pub fn router() -> Router {
     r.get("/v1/files", Access::Admin, crate::files::api::get_files)
         .post("/v1/files", Access::Admin, crate::files::api::post_files);
     r
-}
-
-/// `GET /v1/changes/{id}` is not request-logged; its `wait` sub-route is.
-pub fn finish(router: &mut Router) {
-    router.no_log("/v1/changes/{id}");
 }
