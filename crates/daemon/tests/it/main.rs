@@ -2,4 +2,6 @@
 
 mod api;
 mod common;
+mod exec;
+mod files;
 mod supervision;
