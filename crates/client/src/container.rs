@@ -31,11 +31,12 @@
 pub mod blocking;
 mod error;
 mod exec;
+mod pull;
 mod real;
 mod types;
 
 pub use error::{ContainerError, ExecError, PushPullFailure};
-pub use exec::{ExecBackend, ExecOptions, ExecProcess, ExecReader, ExecWriter};
+pub use exec::{BoxFuture, ExecBackend, ExecOptions, ExecProcess, ExecReader, ExecWriter};
 pub use real::Container;
 pub use types::{
     ByteStream, LayerInput, ListFilesOptions, MakeDirOptions, PushOptions, PushSource, ServiceInfo,

@@ -157,6 +157,13 @@ impl ContainerError {
 impl From<crate::Error> for ContainerError {
     fn from(e: crate::Error) -> Self {
         match e {
+            // The files calls report per-path errors as API errors with code 200.
+            crate::Error::Api {
+                code: 200,
+                kind,
+                message,
+                ..
+            } => ContainerError::Path { kind, message },
             crate::Error::Api {
                 code,
                 status,

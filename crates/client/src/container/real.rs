@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use pebble_api::files::{FileResult, FilesRequest, MakeDirsItem, Ownership, RemovePathsItem};
+use pebble_api::files::Ownership;
 
 use super::{
     ByteStream, CheckInfo, ContainerError, DEFAULT_CHANGE_TIMEOUT, ExecOptions, ExecProcess,
@@ -68,16 +68,6 @@ impl Container {
         let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
         let id = self.client.service_action(action, &names).await?;
         self.wait_change(&id, self.change_timeout).await
-    }
-
-    async fn files_post(&self, body: &FilesRequest) -> Result<(), ContainerError> {
-        let results: Vec<FileResult> = self.client.post("/v1/files", body).await?;
-        for r in results {
-            if let Some(e) = r.error {
-                return Err(ContainerError::path(&e.kind, e.message));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -255,17 +245,24 @@ impl Workload for Container {
         source: impl Into<PushSource> + Send,
         options: PushOptions,
     ) -> Result<(), ContainerError> {
-        let _ = (path, source.into(), options);
-        Err(ContainerError::Protocol(
-            "push is not available in this client yet".to_string(),
-        ))
+        let source = source.into().into_stream();
+        let opts = crate::PushOptions {
+            path: path.to_string(),
+            make_dirs: options.make_dirs,
+            permissions: perms(options.permissions),
+            owner: owner(
+                options.user_id,
+                &options.user,
+                options.group_id,
+                &options.group,
+            ),
+        };
+        self.client.push(&opts, source).await?;
+        Ok(())
     }
 
     async fn pull(&self, path: &str) -> Result<ByteStream, ContainerError> {
-        let _ = path;
-        Err(ContainerError::Protocol(
-            "pull is not available in this client yet".to_string(),
-        ))
+        super::pull::start(self.client.clone(), path.to_string()).await
     }
 
     async fn list_files(
@@ -273,50 +270,34 @@ impl Workload for Container {
         path: &str,
         options: ListFilesOptions,
     ) -> Result<Vec<FileInfo>, ContainerError> {
-        let mut q = Query::new();
-        q.push("action", "list");
-        q.push("path", path);
-        if let Some(p) = &options.pattern {
-            q.push("pattern", p);
-        }
-        if options.itself {
-            q.push("itself", "true");
-        }
-        let v: Option<Vec<FileInfo>> = self.client.get("/v1/files", &q).await?;
-        Ok(v.unwrap_or_default())
+        let opts = crate::ListFilesOptions {
+            path: path.to_string(),
+            pattern: options.pattern.unwrap_or_default(),
+            itself: options.itself,
+        };
+        Ok(self.client.list_files(&opts).await?)
     }
 
     async fn make_dir(&self, path: &str, options: MakeDirOptions) -> Result<(), ContainerError> {
-        let body = FilesRequest {
-            action: "make-dirs".to_string(),
-            dirs: vec![MakeDirsItem {
-                path: path.to_string(),
-                make_parents: options.make_parents,
-                permissions: options
-                    .permissions
-                    .map(|p| format!("{p:03o}"))
-                    .unwrap_or_default(),
-                owner: owner(
-                    options.user_id,
-                    &options.user,
-                    options.group_id,
-                    &options.group,
-                ),
-            }],
-            ..FilesRequest::default()
+        let opts = crate::MakeDirOptions {
+            path: path.to_string(),
+            make_parents: options.make_parents,
+            permissions: perms(options.permissions),
+            owner: owner(
+                options.user_id,
+                &options.user,
+                options.group_id,
+                &options.group,
+            ),
         };
-        self.files_post(&body).await
+        Ok(self.client.make_dir(&opts).await?)
     }
 
     async fn remove_path(&self, path: &str, recursive: bool) -> Result<(), ContainerError> {
-        let body = FilesRequest {
-            action: "remove".to_string(),
-            paths: vec![RemovePathsItem {
-                path: path.to_string(),
-                recursive,
-            }],
-            ..FilesRequest::default()
-        };
-        self.files_post(&body).await
+        Ok(self.client.remove_path(path, recursive).await?)
     }
+}
+
+fn perms(p: Option<u32>) -> String {
+    p.map(|p| format!("{p:03o}")).unwrap_or_default()
 }
