@@ -4,7 +4,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
     /// The service is not in the plan.
-    #[error("service {0:?} does not exist")]
+    #[error("cannot find service {0:?} in plan")]
     NotFound(String),
     /// Start requested while the service is being stopped (`terminating` or `killing`).
     #[error("cannot start service while {0}")]
