@@ -118,9 +118,15 @@ pub fn run(args: &RunArgs) -> i32 {
 }
 
 fn run_daemon(cfg: RunConfig) -> i32 {
-    let _ = cfg;
-    crate::ctx::err("error: cannot run daemon: the daemon is not available in this build yet\n");
-    1
+    let mut opts = pebble_daemon::RunOptions::from_env();
+    opts.pebble_dir = cfg.pebble_dir;
+    opts.socket_path = Some(cfg.socket_path);
+    opts.create_dirs = cfg.create_dirs;
+    opts.hold = cfg.hold;
+    opts.verbose = cfg.verbose;
+    opts.http_addr = cfg.http_address;
+    opts.args = cfg.service_args;
+    pebble_daemon::run(opts)
 }
 
 #[cfg(test)]
