@@ -1,0 +1,1 @@
+//! Behaviour only the fake has: recorded events, exec history, requested file metadata.

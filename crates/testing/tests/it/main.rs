@@ -1,0 +1,7 @@
+//! Integration tests of pebble-testing: the shared scenario suite, run against the fake
+//! container and against a real daemon (through the fixture), plus fake-only behaviour.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod env;
+mod fake_only;
+mod scenarios;
