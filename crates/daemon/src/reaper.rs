@@ -72,6 +72,17 @@ impl Future for ExitWaiter {
     }
 }
 
+/// What [`Reaper::output`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Exit code (`WEXITSTATUS` or 128 + signal).
+    pub code: i32,
+    /// Everything written to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything written to stderr.
+    pub stderr: Vec<u8>,
+}
+
 static REAPER: OnceLock<Arc<Reaper>> = OnceLock::new();
 static START_LOCK: Mutex<()> = Mutex::new(());
 /// Write end of the self-pipe the SIGCHLD handler writes to (-1 before start).
@@ -231,6 +242,46 @@ impl Reaper {
         let (tx, rx) = oneshot::channel();
         pids.insert(pid, tx);
         Ok((pid, ExitWaiter { rx }))
+    }
+
+    /// Run `cmd` to completion (stdin `/dev/null`, stdout and stderr captured), like
+    /// `Command::output` but through the reaper. Use this instead of std's `output()`/`status()`
+    /// anywhere in a process where the reaper runs. Needs a tokio runtime (blocking pool).
+    pub async fn output(&self, cmd: &mut Command) -> io::Result<Output> {
+        use std::io::Read;
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = self.spawn(cmd)?;
+        let read = |r: Option<Box<dyn Read + Send>>| {
+            tokio::task::spawn_blocking(move || {
+                let mut buf = Vec::new();
+                if let Some(mut r) = r {
+                    r.read_to_end(&mut buf)?;
+                }
+                Ok::<_, io::Error>(buf)
+            })
+        };
+        let out = read(
+            child
+                .stdout
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+        );
+        let err = read(
+            child
+                .stderr
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+        );
+        let code = child.exit.await;
+        let stdout = out.await.map_err(io::Error::other)??;
+        let stderr = err.await.map_err(io::Error::other)??;
+        Ok(Output {
+            code,
+            stdout,
+            stderr,
+        })
     }
 
     /// Number of children currently registered and not yet reaped (for tests and metrics).

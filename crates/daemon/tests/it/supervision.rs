@@ -265,3 +265,15 @@ async fn bench_log_ingest_cpu() {
     );
     mgr.stop("flood", &NoTaskLog).await.unwrap();
 }
+
+#[tokio::test]
+async fn reaper_output_captures_both_streams() {
+    let reaper = Reaper::start().unwrap();
+    let out = reaper
+        .output(&mut sh("echo out; echo err >&2; exit 4"))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 4);
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+}
