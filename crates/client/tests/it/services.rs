@@ -83,6 +83,10 @@ async fn service_actions_send_the_right_body() {
     assert_eq!(c.start(&["gamma".to_string()]).await.unwrap(), "3");
     assert_eq!(c.replan().await.unwrap(), "3");
     let seen = f.seen();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].target.as_str()),
+        ("POST", "/v1/services")
+    );
     assert_eq!(seen[0].body, r#"{"action":"start","services":["gamma"]}"#);
     assert_eq!(seen[1].body, r#"{"action":"replan","services":[]}"#);
 }
