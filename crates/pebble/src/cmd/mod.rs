@@ -2,7 +2,8 @@
 //!
 //! To add a command: write a module with a clap `Args` struct and an `async fn run(ctx, args)`,
 //! add a variant to [`Command`], an arm to [`Command::run`], and (if it is listed by
-//! `pebble help`) make sure its name is in [`help::CATEGORIES`] / [`help::SUMMARIES`].
+//! `pebble help`) make sure its name is in [`help::CATEGORIES`]; the first line of the
+//! variant's doc comment is its summary in `pebble help --all`.
 
 pub mod add;
 pub mod changes;
