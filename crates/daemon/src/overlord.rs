@@ -135,10 +135,10 @@ fn io_text(e: &std::io::Error) -> String {
 
 /// Read the boot id (a random UUID when running as PID 1, as Pebble does).
 fn boot_id() -> String {
-    if std::process::id() != 1 {
-        if let Ok(s) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") {
-            return s.trim().to_string();
-        }
+    if std::process::id() != 1
+        && let Ok(s) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+    {
+        return s.trim().to_string();
     }
     let b: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -177,7 +177,9 @@ pub fn load_layers(dir: &Path) -> Result<Vec<Layer>, String> {
     let mut names = pebble_plan::LayerNameSet::default();
     for name in entries {
         let path = dir.join(&name);
-        let is_dir = std::fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
+        let is_dir = std::fs::metadata(&path)
+            .map(|m| m.is_dir())
+            .unwrap_or(false);
         if is_dir {
             let Some((order, label)) =
                 pebble_plan::parse_layer_dir_name(&name).map_err(|e| e.to_string())?
@@ -196,7 +198,10 @@ pub fn load_layers(dir: &Path) -> Result<Vec<Layer>, String> {
             let mut inner_names = pebble_plan::LayerNameSet::default();
             for iname in inner {
                 let ipath = path.join(&iname);
-                if std::fs::metadata(&ipath).map(|m| m.is_dir()).unwrap_or(false) {
+                if std::fs::metadata(&ipath)
+                    .map(|m| m.is_dir())
+                    .unwrap_or(false)
+                {
                     return Err(pebble_plan::stack::SUBDIR_NOT_ALLOWED.to_string());
                 }
                 let Some((iorder, ilabel)) =
@@ -225,7 +230,8 @@ pub fn load_layers(dir: &Path) -> Result<Vec<Layer>, String> {
                 .map_err(|e| e.to_string())?;
             let (order, label) = pebble_plan::layer_order_label((order, &label), None);
             let bytes = read(&path)?;
-            layers.push(pebble_plan::parse_layer(order, &label, &bytes).map_err(|e| e.to_string())?);
+            layers
+                .push(pebble_plan::parse_layer(order, &label, &bytes).map_err(|e| e.to_string())?);
         }
     }
     Ok(layers)
@@ -319,7 +325,8 @@ impl Daemon {
     pub fn new(opts: DaemonOptions) -> Result<Daemon, DaemonError> {
         let layers_dir = opts.pebble_dir.join("layers");
         let layers = load_layers(&layers_dir).map_err(DaemonError::Plan)?;
-        let plan = pebble_plan::combine_layers(&layers).map_err(|e| DaemonError::Plan(e.to_string()))?;
+        let plan =
+            pebble_plan::combine_layers(&layers).map_err(|e| DaemonError::Plan(e.to_string()))?;
         let state = if opts.persist {
             State::load(opts.pebble_dir.join(".pebble.state"))?
         } else {
@@ -374,25 +381,29 @@ impl Daemon {
 
     fn register_service_handlers(&self) {
         let svc = self.inner.services.clone();
-        self.inner.runner.add_handler("start", move |mut ctx: TaskContext| {
-            let svc = svc.clone();
-            async move {
-                let name = ctx.data_str("service-name").unwrap_or_default().to_string();
-                let log = ctx.log.clone();
-                tokio::select! {
-                    r = svc.start(&name, &log) => r.map_err(|e| e.to_string()),
-                    _ = ctx.abort.aborted() => Err(ServiceError::StartAborted.to_string()),
+        self.inner
+            .runner
+            .add_handler("start", move |mut ctx: TaskContext| {
+                let svc = svc.clone();
+                async move {
+                    let name = ctx.data_str("service-name").unwrap_or_default().to_string();
+                    let log = ctx.log.clone();
+                    tokio::select! {
+                        r = svc.start(&name, &log) => r.map_err(|e| e.to_string()),
+                        _ = ctx.abort.aborted() => Err(ServiceError::StartAborted.to_string()),
+                    }
                 }
-            }
-        });
+            });
         let svc = self.inner.services.clone();
-        self.inner.runner.add_handler("stop", move |ctx: TaskContext| {
-            let svc = svc.clone();
-            async move {
-                let name = ctx.data_str("service-name").unwrap_or_default().to_string();
-                svc.stop(&name, &ctx.log).await.map_err(|e| e.to_string())
-            }
-        });
+        self.inner
+            .runner
+            .add_handler("stop", move |ctx: TaskContext| {
+                let svc = svc.clone();
+                async move {
+                    let name = ctx.data_str("service-name").unwrap_or_default().to_string();
+                    svc.stop(&name, &ctx.log).await.map_err(|e| e.to_string())
+                }
+            });
     }
 
     /// `$PEBBLE`.
@@ -546,10 +557,10 @@ impl Daemon {
         headers: &http::HeaderMap,
     ) -> Option<UserState> {
         let resolver = lock(&self.inner.user_resolver).clone();
-        if let Some(r) = resolver {
-            if let Some(u) = r(transport, uid, headers) {
-                return Some(u);
-            }
+        if let Some(r) = resolver
+            && let Some(u) = r(transport, uid, headers)
+        {
+            return Some(u);
         }
         let uid = uid?;
         let access = if uid == 0 || uid == self.inner.uid {
@@ -571,7 +582,9 @@ impl Daemon {
 
     /// Fetch a subsystem's manager.
     pub fn extension<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        let v = lock(&self.inner.extensions).get(&TypeId::of::<T>()).cloned()?;
+        let v = lock(&self.inner.extensions)
+            .get(&TypeId::of::<T>())
+            .cloned()?;
         v.downcast::<T>().ok()
     }
 
@@ -731,9 +744,7 @@ impl Daemon {
             .await
             .is_err()
         {
-            crate::pebble_log!(
-                "Cannot stop running services: timeout stopping running services"
-            );
+            crate::pebble_log!("Cannot stop running services: timeout stopping running services");
         }
     }
 }
@@ -744,8 +755,14 @@ mod tests {
 
     #[test]
     fn summaries() {
-        assert_eq!(summary("start", Some("a"), 3), "Start service \"a\" and 2 more");
-        assert_eq!(summary("autostart", Some("a"), 1), "Autostart service \"a\"");
+        assert_eq!(
+            summary("start", Some("a"), 3),
+            "Start service \"a\" and 2 more"
+        );
+        assert_eq!(
+            summary("autostart", Some("a"), 1),
+            "Autostart service \"a\""
+        );
         assert_eq!(summary("replan", None, 0), "Replan - no services");
     }
 }

@@ -98,7 +98,9 @@ pub fn check_pebble_dir(dir: &Path, create: bool) -> Result<(), DaemonError> {
         }
     }
     if nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_err() {
-        return Err(DaemonError::Dir(format!("directory \"{shown}\" not writable")));
+        return Err(DaemonError::Dir(format!(
+            "directory \"{shown}\" not writable"
+        )));
     }
     Ok(())
 }
@@ -106,9 +108,8 @@ pub fn check_pebble_dir(dir: &Path, create: bool) -> Result<(), DaemonError> {
 /// Bind the Unix socket: fail if something answers on it, remove a stale file, mode 0666.
 pub fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
     let shown = path.display();
-    let wrap = |msg: String| {
-        DaemonError::Listen(format!("when trying to listen on {shown}: {msg}"))
-    };
+    let wrap =
+        |msg: String| DaemonError::Listen(format!("when trying to listen on {shown}: {msg}"));
     if std::os::unix::net::UnixStream::connect(path).is_ok() {
         return Err(wrap(format!("socket \"{shown}\" already in use")));
     }
@@ -301,7 +302,9 @@ mod tests {
     #[test]
     fn dir_checks() {
         assert_eq!(
-            check_pebble_dir(Path::new("rel"), false).unwrap_err().to_string(),
+            check_pebble_dir(Path::new("rel"), false)
+                .unwrap_err()
+                .to_string(),
             "directory \"rel\" must be absolute"
         );
         let t = tempfile::tempdir().unwrap();

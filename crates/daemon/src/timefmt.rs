@@ -68,7 +68,7 @@ fn frac_trimmed(mut value: u128, digits: usize) -> String {
         return String::new();
     }
     let mut digits = digits;
-    while value % 10 == 0 {
+    while value.is_multiple_of(10) {
         value /= 10;
         digits -= 1;
     }
@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(go_duration(Duration::ZERO), "0s");
         assert_eq!(go_duration(Duration::from_nanos(226_019)), "226.019µs");
         assert_eq!(go_duration(Duration::from_nanos(1_341_515)), "1.341515ms");
-        assert_eq!(go_duration(Duration::from_nanos(1_002_095_901)), "1.002095901s");
+        assert_eq!(
+            go_duration(Duration::from_nanos(1_002_095_901)),
+            "1.002095901s"
+        );
         assert_eq!(go_duration(Duration::from_millis(100)), "100ms");
         assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(go_duration(Duration::from_secs(168 * 3600)), "168h0m0s");

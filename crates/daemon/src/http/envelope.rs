@@ -35,7 +35,12 @@ pub fn json_response(code: u16, body: Vec<u8>) -> Resp {
     resp
 }
 
-fn with_result<T: Serialize + ?Sized>(type_: &str, code: u16, change: Option<&str>, result: Option<&T>) -> Resp {
+fn with_result<T: Serialize + ?Sized>(
+    type_: &str,
+    code: u16,
+    change: Option<&str>,
+    result: Option<&T>,
+) -> Resp {
     let mut out = Vec::with_capacity(256);
     head(&mut out, type_, code);
     if let Some(c) = change {
@@ -155,7 +160,12 @@ mod tests {
             r#"{"type":"error","status-code":405,"status":"Method Not Allowed","result":{"message":"method \"PUT\" not allowed"}}"#
         );
         assert_eq!(
-            text(error_kind(400, "no-default-services", "no default services")).await,
+            text(error_kind(
+                400,
+                "no-default-services",
+                "no default services"
+            ))
+            .await,
             r#"{"type":"error","status-code":400,"status":"Bad Request","result":{"message":"no default services","kind":"no-default-services"}}"#
         );
         assert_eq!(

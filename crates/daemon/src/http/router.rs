@@ -173,7 +173,13 @@ impl Router {
     }
 
     /// Add a handler for `method` on `pattern` (e.g. `/v1/changes/{id}`).
-    pub fn add<F, Fut>(&mut self, method: Method, pattern: &str, access: Access, handler: F) -> &mut Self
+    pub fn add<F, Fut>(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        access: Access,
+        handler: F,
+    ) -> &mut Self
     where
         F: Fn(Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Resp> + Send + 'static,
@@ -389,12 +395,16 @@ impl Req {
         match Limited::new(body, limit).collect().await {
             Ok(c) => Ok(c.to_bytes()),
             Err(e) => {
-                if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
                     Err(envelope::bad_request(format!(
                         "cannot read request body: body larger than {limit} bytes"
                     )))
                 } else {
-                    Err(envelope::bad_request(format!("cannot read request body: {e}")))
+                    Err(envelope::bad_request(format!(
+                        "cannot read request body: {e}"
+                    )))
                 }
             }
         }

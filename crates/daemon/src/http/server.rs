@@ -48,10 +48,10 @@ fn date_value() -> HeaderValue {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     };
-    if let Some((s, v)) = g.as_ref() {
-        if *s == sec {
-            return v.clone();
-        }
+    if let Some((s, v)) = g.as_ref()
+        && *s == sec
+    {
+        return v.clone();
     }
     let v = HeaderValue::from_str(&timefmt::http_date(now))
         .unwrap_or_else(|_| HeaderValue::from_static(""));
@@ -113,9 +113,7 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming
                 vars,
                 handler,
             } => {
-                let user = ctx
-                    .daemon
-                    .user_for(peer.transport, peer.uid, req.headers());
+                let user = ctx.daemon.user_for(peer.transport, peer.uid, req.headers());
                 if !access.allows(peer.transport, user.as_ref()) {
                     (envelope::unauthorized(), log)
                 } else {
@@ -186,7 +184,11 @@ pub async fn serve_connection<I>(
 }
 
 /// Accept connections on the Unix socket until `shutdown` turns true.
-pub async fn serve_unix(listener: UnixListener, ctx: Arc<ServerCtx>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve_unix(
+    listener: UnixListener,
+    ctx: Arc<ServerCtx>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -211,12 +213,21 @@ pub async fn serve_unix(listener: UnixListener, ctx: Arc<ServerCtx>, mut shutdow
             uid,
             remote: None,
         };
-        tokio::spawn(serve_connection(stream, peer, ctx.clone(), shutdown.clone()));
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            ctx.clone(),
+            shutdown.clone(),
+        ));
     }
 }
 
 /// Accept connections on the plain HTTP listener until `shutdown` turns true.
-pub async fn serve_tcp(listener: TcpListener, ctx: Arc<ServerCtx>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve_tcp(
+    listener: TcpListener,
+    ctx: Arc<ServerCtx>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -236,7 +247,12 @@ pub async fn serve_tcp(listener: TcpListener, ctx: Arc<ServerCtx>, mut shutdown:
             uid: None,
             remote: Some(addr.to_string()),
         };
-        tokio::spawn(serve_connection(stream, peer, ctx.clone(), shutdown.clone()));
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            ctx.clone(),
+            shutdown.clone(),
+        ));
     }
 }
 

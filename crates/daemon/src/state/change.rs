@@ -102,7 +102,11 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, Value>,
     /// Data shown by the API (exec: `exit-code`).
-    #[serde(default, rename = "api-data", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        rename = "api-data",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub api_data: BTreeMap<String, Value>,
 }
 
@@ -314,7 +318,10 @@ mod tests {
     fn err_text() {
         let mut t = task(Status::Error);
         t.add_log("INFO", "Most recent service output:\n    x");
-        t.add_log("ERROR", "service start attempt: exited quickly with code 1, will restart");
+        t.add_log(
+            "ERROR",
+            "service start attempt: exited quickly with code 1, will restart",
+        );
         assert_eq!(
             change_err("start", &[&t]),
             "cannot perform the following tasks:\n- Start service \"a\" (service start attempt: exited quickly with code 1, will restart)"

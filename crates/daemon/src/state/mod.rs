@@ -87,10 +87,11 @@ impl StateData {
             return;
         };
         let ready = self.change_status(ch).is_ready();
-        if let Some(ch) = self.changes.get_mut(&change_id) {
-            if ready && ch.ready_time.is_none() {
-                ch.ready_time = Some(Timestamp::now());
-            }
+        if let Some(ch) = self.changes.get_mut(&change_id)
+            && ready
+            && ch.ready_time.is_none()
+        {
+            ch.ready_time = Some(Timestamp::now());
         }
     }
 }
@@ -417,10 +418,11 @@ impl ChangeBuilder {
 
     /// Make `task` wait for `other` to be Done.
     pub fn wait_for(&mut self, task: usize, other: usize) -> &mut Self {
-        if let Some(t) = self.tasks.get_mut(task) {
-            if other != task && !t.wait.contains(&other) {
-                t.wait.push(other);
-            }
+        if let Some(t) = self.tasks.get_mut(task)
+            && other != task
+            && !t.wait.contains(&other)
+        {
+            t.wait.push(other);
         }
         self
     }

@@ -211,12 +211,21 @@ impl TaskRunner {
                 }
                 let change = t.change;
                 let handler = handlers.get(&t.kind).cloned();
-                let Some(t) = d.tasks.get_mut(&id) else { continue };
+                let Some(t) = d.tasks.get_mut(&id) else {
+                    continue;
+                };
                 match handler {
                     None => t.set_status(Status::Done),
                     Some(h) => {
                         t.set_status(Status::Doing);
-                        to_start.push((id, change, t.kind.clone(), t.summary.clone(), t.data.clone(), h));
+                        to_start.push((
+                            id,
+                            change,
+                            t.kind.clone(),
+                            t.summary.clone(),
+                            t.data.clone(),
+                            h,
+                        ));
                     }
                 }
                 changed.insert(change);
@@ -363,15 +372,11 @@ fn abort_lanes(d: &mut StateData, failed: u64) -> Vec<u64> {
             if *tid == failed || set.contains(tid) {
                 continue;
             }
-            if let Some(t) = d.tasks.get(tid) {
-                if t
-                    .wait_tasks
-                    .iter()
-                    .any(|w| *w == failed || set.contains(w))
-                {
-                    set.insert(*tid);
-                    grew = true;
-                }
+            if let Some(t) = d.tasks.get(tid)
+                && t.wait_tasks.iter().any(|w| *w == failed || set.contains(w))
+            {
+                set.insert(*tid);
+                grew = true;
             }
         }
         if !grew {
@@ -446,7 +451,9 @@ mod tests {
         let after = b.add_task("start", "Start service \"dep\"");
         let other = b.add_task("start", "Start service \"other\"");
         b.set_task_data(bad, "service-name", "bad".into());
-        b.join_lane(bad, l0).join_lane(after, l0).wait_for(after, bad);
+        b.join_lane(bad, l0)
+            .join_lane(after, l0)
+            .wait_for(after, bad);
         b.join_lane(other, l1);
         let ids = state.add_change(b);
         runner.ensure();

@@ -35,7 +35,10 @@ async fn system_info_health_and_headers() {
     let d = TestDaemon::start().await;
     let r = d.get("/v1/system-info").await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.header_names(), vec!["Content-Type", "Date", "Content-Length"]);
+    assert_eq!(
+        r.header_names(),
+        vec!["Content-Type", "Date", "Content-Length"]
+    );
     assert_eq!(r.header("Content-Type"), Some("application/json"));
     let boot = d.daemon.boot_id().to_string();
     assert_eq!(
@@ -44,7 +47,11 @@ async fn system_info_health_and_headers() {
             r#"{{"type":"sync","status-code":200,"status":"OK","result":{{"boot-id":"{boot}","version":"v1.32.1"}}}}"#
         )
     );
-    for q in ["/v1/health", "/v1/health?level=alive", "/v1/health?names=nosuch"] {
+    for q in [
+        "/v1/health",
+        "/v1/health?level=alive",
+        "/v1/health?names=nosuch",
+    ] {
         let r = d.get(q).await;
         assert_eq!(
             r.text(),
@@ -101,18 +108,29 @@ async fn bad_bodies_are_rejected_and_daemon_stays_up() {
     // A 100 MB body: a clean 400, no change to the plan, the daemon keeps serving.
     let big = vec![b' '; 100 * 1024 * 1024];
     let mut c = d.connect().await;
-    c.send("POST", "/v1/layers", None, &[&format!("Content-Length: {}", big.len())])
-        .await;
+    c.send(
+        "POST",
+        "/v1/layers",
+        None,
+        &[&format!("Content-Length: {}", big.len())],
+    )
+    .await;
     let _ = c.write_raw(&big).await; // the server may close before reading it all
     let r = c.read().await;
     assert_eq!(r.status, 400);
-    assert!(r.text().contains("cannot read request body"), "{}", r.text());
+    assert!(
+        r.text().contains("cannot read request body"),
+        "{}",
+        r.text()
+    );
     let r = d.get("/v1/plan?format=yaml").await;
     assert_eq!(
         r.text(),
         r#"{"type":"sync","status-code":200,"status":"OK","result":"{}\n"}"#
     );
-    let r = d.post("/v1/services", r#"{"action":"explode","services":["x"]}"#).await;
+    let r = d
+        .post("/v1/services", r#"{"action":"explode","services":["x"]}"#)
+        .await;
     assert_eq!(
         r.text(),
         r#"{"type":"error","status-code":400,"status":"Bad Request","result":{"message":"invalid action \"explode\""}}"#
@@ -171,7 +189,9 @@ async fn layers_and_plan() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = d.add_layer("noover", "services:\n  x:\n    command: sleep 1\n", false).await;
+    let r = d
+        .add_layer("noover", "services:\n  x:\n    command: sleep 1\n", false)
+        .await;
     assert_eq!(
         r.text(),
         r#"{"type":"error","status-code":400,"status":"Bad Request","result":{"message":"layer \"noover\" must define \"override\" for service \"x\""}}"#
@@ -182,16 +202,27 @@ async fn layers_and_plan() {
         r#"{"type":"error","status-code":400,"status":"Bad Request","result":{"message":"cannot parse layer YAML: cannot use reserved label prefix \"pebble-\""}}"#
     );
     let r = d
-        .post("/v1/layers", r#"{"action":"remove","label":"x","format":"yaml","layer":""}"#)
+        .post(
+            "/v1/layers",
+            r#"{"action":"remove","label":"x","format":"yaml","layer":""}"#,
+        )
         .await;
     assert_eq!(
         r.text(),
         r#"{"type":"error","status-code":400,"status":"Bad Request","result":{"message":"invalid action \"remove\""}}"#
     );
-    let r = d.post("/v1/layers", r#"{"action":"add","format":"yaml","layer":""}"#).await;
+    let r = d
+        .post(
+            "/v1/layers",
+            r#"{"action":"add","format":"yaml","layer":""}"#,
+        )
+        .await;
     assert!(r.text().contains(r#""message":"label must be set""#));
     let r = d
-        .post("/v1/layers", r#"{"action":"add","label":"x","layer":"services: {}\n"}"#)
+        .post(
+            "/v1/layers",
+            r#"{"action":"add","label":"x","layer":"services: {}\n"}"#,
+        )
         .await;
     assert!(r.text().contains(r#""message":"invalid format \"\"""#));
 
@@ -202,9 +233,16 @@ async fn layers_and_plan() {
     );
     let r = d.get("/v1/plan?format=yaml").await;
     let yaml = r.json()["result"].as_str().unwrap().to_string();
-    assert!(yaml.contains("    svc2:\n        summary: combined\n"), "{yaml}");
+    assert!(
+        yaml.contains("    svc2:\n        summary: combined\n"),
+        "{yaml}"
+    );
     // Go escapes HTML characters inside the envelope.
-    assert!(r.text().contains(r"html \u003cok\u003e \u0026 done"), "{}", r.text());
+    assert!(
+        r.text().contains(r"html \u003cok\u003e \u0026 done"),
+        "{}",
+        r.text()
+    );
 }
 
 #[tokio::test]
@@ -218,7 +256,12 @@ async fn services_lifecycle_and_changes() {
         r#"{"type":"sync","status-code":200,"status":"OK","result":[{"name":"quick","startup":"disabled","current":"inactive"},{"name":"svc1","startup":"enabled","current":"inactive"},{"name":"svc2","startup":"disabled","current":"inactive"}]}"#
     );
 
-    let r = d.post("/v1/services", r#"{"action":"start","services":["svc2","svc1"]}"#).await;
+    let r = d
+        .post(
+            "/v1/services",
+            r#"{"action":"start","services":["svc2","svc1"]}"#,
+        )
+        .await;
     assert_eq!(r.status, 202);
     assert_eq!(
         r.text(),
@@ -232,22 +275,40 @@ async fn services_lifecycle_and_changes() {
 
     let r = d.get("/v1/services?names=svc2,svc1,nosuch").await;
     let v = r.json();
-    let names: Vec<_> = v["result"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<_> = v["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["svc1", "svc2"]);
-    assert!(v["result"].as_array().unwrap().iter().all(|s| s["current"] == "active"));
+    assert!(
+        v["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["current"] == "active")
+    );
     assert!(v["result"][0]["current-since"].is_string());
 
     // Already started: a Done change whose task log says so.
     let ch = d.service_action("start", &["svc2"]).await;
     assert_eq!(ch["status"], "Done");
-    assert!(ch["tasks"][0]["log"][0]
-        .as_str()
-        .unwrap()
-        .ends_with("INFO Service \"svc2\" already started."));
+    assert!(
+        ch["tasks"][0]["log"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("INFO Service \"svc2\" already started.")
+    );
 
     let ch = d.service_action("restart", &["svc1"]).await;
     assert_eq!(ch["summary"], "Restart service \"svc1\"");
-    let kinds: Vec<_> = ch["tasks"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<_> = ch["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, vec!["stop", "start"]);
 
     // A start failure: Error change with the service output and err text.
@@ -264,23 +325,40 @@ async fn services_lifecycle_and_changes() {
 
     // Errors.
     for (body, msg) in [
-        (r#"{"action":"start","services":["nosuch"]}"#, r#"cannot start services: service \"nosuch\" does not exist"#),
-        (r#"{"action":"start","services":[]}"#, "must specify services for start action"),
-        (r#"{"action":"stop"}"#, "must specify services for stop action"),
-        (r#"{"action":"replan","services":["svc1"]}"#, "replan accepts no service names"),
+        (
+            r#"{"action":"start","services":["nosuch"]}"#,
+            r#"cannot start services: service \"nosuch\" does not exist"#,
+        ),
+        (
+            r#"{"action":"start","services":[]}"#,
+            "must specify services for start action",
+        ),
+        (
+            r#"{"action":"stop"}"#,
+            "must specify services for stop action",
+        ),
+        (
+            r#"{"action":"replan","services":["svc1"]}"#,
+            "replan accepts no service names",
+        ),
         (r#"{"services":["svc1"]}"#, r#"invalid action \"\""#),
     ] {
         let r = d.post("/v1/services", body).await;
         assert_eq!(
             r.text(),
-            format!(r#"{{"type":"error","status-code":400,"status":"Bad Request","result":{{"message":"{msg}"}}}}"#),
+            format!(
+                r#"{{"type":"error","status-code":400,"status":"Bad Request","result":{{"message":"{msg}"}}}}"#
+            ),
             "{body}"
         );
     }
 
     // Changes lists.
     let r = d.get("/v1/changes").await;
-    assert_eq!(r.text(), r#"{"type":"sync","status-code":200,"status":"OK","result":[]}"#);
+    assert_eq!(
+        r.text(),
+        r#"{"type":"sync","status-code":200,"status":"OK","result":[]}"#
+    );
     let all = d.get("/v1/changes?select=all").await.json();
     assert_eq!(all["result"].as_array().unwrap().len(), 5);
     let ready = d.get("/v1/changes?select=ready&for=quick").await.json();
@@ -308,7 +386,10 @@ async fn services_lifecycle_and_changes() {
         r#"{"type":"error","status-code":400,"status":"Bad Request","result":{"message":"cannot abort change 1 with nothing pending"}}"#
     );
     let r = d.post("/v1/changes/1", r#"{"action":"explode"}"#).await;
-    assert!(r.text().contains(r#""message":"invalid action \"explode\"""#));
+    assert!(
+        r.text()
+            .contains(r#""message":"invalid action \"explode\"""#)
+    );
     let r = d.post("/v1/changes/999", r#"{"action":"abort"}"#).await;
     assert_eq!(r.status, 404);
 
@@ -322,7 +403,9 @@ async fn services_lifecycle_and_changes() {
 async fn wait_timeout_and_abort_of_running_change() {
     let d = TestDaemon::start().await;
     d.add_layer("base", SERVICES, false).await;
-    let r = d.post("/v1/services", r#"{"action":"start","services":["svc2"]}"#).await;
+    let r = d
+        .post("/v1/services", r#"{"action":"start","services":["svc2"]}"#)
+        .await;
     let id = r.json()["change"].as_str().unwrap().to_string();
     let r = d.get(&format!("/v1/changes/{id}/wait?timeout=100ms")).await;
     assert_eq!(
@@ -332,7 +415,9 @@ async fn wait_timeout_and_abort_of_running_change() {
     let r = d.get("/v1/changes?select=in-progress").await.json();
     assert_eq!(r["result"][0]["status"], "Doing");
     assert!(r["result"][0].get("ready-time").is_none());
-    let r = d.post(&format!("/v1/changes/{id}"), r#"{"action":"abort"}"#).await;
+    let r = d
+        .post(&format!("/v1/changes/{id}"), r#"{"action":"abort"}"#)
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["result"]["status"], "Abort");
     let ch = d.wait_change(&id).await;
@@ -369,19 +454,42 @@ async fn signals_errors() {
     d.add_layer("base", SERVICES, false).await;
     d.service_action("start", &["svc2"]).await;
     for (body, code, msg) in [
-        (r#"{"signal":"SIGFOO","services":["svc2"]}"#, 500, r#"cannot send signal to \"svc2\": invalid signal name \"SIGFOO\""#),
-        (r#"{"signal":"SIGUSR1","services":["nosuch"]}"#, 500, r#"cannot send signal to \"nosuch\": service is not running"#),
-        (r#"{"signal":"SIGUSR1","services":[]}"#, 400, "must specify one or more services"),
+        (
+            r#"{"signal":"SIGFOO","services":["svc2"]}"#,
+            500,
+            r#"cannot send signal to \"svc2\": invalid signal name \"SIGFOO\""#,
+        ),
+        (
+            r#"{"signal":"SIGUSR1","services":["nosuch"]}"#,
+            500,
+            r#"cannot send signal to \"nosuch\": service is not running"#,
+        ),
+        (
+            r#"{"signal":"SIGUSR1","services":[]}"#,
+            400,
+            "must specify one or more services",
+        ),
     ] {
         let r = d.post("/v1/signals", body).await;
-        let status = if code == 500 { "Internal Server Error" } else { "Bad Request" };
+        let status = if code == 500 {
+            "Internal Server Error"
+        } else {
+            "Bad Request"
+        };
         assert_eq!(
             r.text(),
-            format!(r#"{{"type":"error","status-code":{code},"status":"{status}","result":{{"message":"{msg}"}}}}"#)
+            format!(
+                r#"{{"type":"error","status-code":{code},"status":"{status}","result":{{"message":"{msg}"}}}}"#
+            )
         );
     }
-    let r = d.post("/v1/signals", r#"{"signal":"SIGHUP","services":["svc2"]}"#).await;
-    assert_eq!(r.text(), r#"{"type":"sync","status-code":200,"status":"OK","result":true}"#);
+    let r = d
+        .post("/v1/signals", r#"{"signal":"SIGHUP","services":["svc2"]}"#)
+        .await;
+    assert_eq!(
+        r.text(),
+        r#"{"type":"sync","status-code":200,"status":"OK","result":true}"#
+    );
     wait_until(|| async {
         let v = d.get("/v1/services?names=svc2").await.json();
         v["result"][0]["current"] != "active"
@@ -392,7 +500,11 @@ async fn signals_errors() {
 #[tokio::test]
 async fn logs_n_and_follow() {
     let d = TestDaemon::start().await;
-    let talk = script(d.dir.path(), "talk.sh", "echo 'one <&>'; echo two; echo three; exec sleep 1000");
+    let talk = script(
+        d.dir.path(),
+        "talk.sh",
+        "echo 'one <&>'; echo two; echo three; exec sleep 1000",
+    );
     d.add_layer(
         "base",
         &format!("services:\n  talk:\n    override: replace\n    command: {talk}\n"),
@@ -426,7 +538,8 @@ async fn logs_n_and_follow() {
 
     // Follow: the last line, then new lines as they are written (one chunk each).
     let mut c = d.connect().await;
-    c.send("GET", "/v1/logs?follow=true&services=talk&n=1", None, &[]).await;
+    c.send("GET", "/v1/logs?follow=true&services=talk&n=1", None, &[])
+        .await;
     let (status, _) = c.read_head().await;
     assert_eq!(status, 200);
     let first = String::from_utf8(c.read_chunk().await.unwrap()).unwrap();
@@ -448,27 +561,37 @@ async fn large_envelopes_are_chunked() {
     let d = TestDaemon::start().await;
     let mut yaml = String::from("services:\n");
     for i in 0..60 {
-        yaml.push_str(&format!("  service-{i}:\n    override: replace\n    command: sleep 1\n"));
+        yaml.push_str(&format!(
+            "  service-{i}:\n    override: replace\n    command: sleep 1\n"
+        ));
     }
     d.add_layer("many", &yaml, false).await;
     let r = d.get("/v1/services").await;
     assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));
-    assert_eq!(r.header_names(), vec!["Content-Type", "Date", "Transfer-Encoding"]);
+    assert_eq!(
+        r.header_names(),
+        vec!["Content-Type", "Date", "Transfer-Encoding"]
+    );
     assert_eq!(r.chunks, vec![r.body.len(), 0]);
 }
 
 #[tokio::test]
 async fn read_users_get_401_on_admin_endpoints() {
     let d = TestDaemon::start().await;
-    d.daemon.set_user_resolver(Arc::new(|_t: Transport, uid: Option<u32>, _h: &http::HeaderMap| {
-        Some(UserState {
-            access: UserAccess::Read,
-            uid,
-            username: None,
-        })
-    }));
+    d.daemon.set_user_resolver(Arc::new(
+        |_t: Transport, uid: Option<u32>, _h: &http::HeaderMap| {
+            Some(UserState {
+                access: UserAccess::Read,
+                uid,
+                username: None,
+            })
+        },
+    ));
     let denied = r#"{"type":"error","status-code":401,"status":"Unauthorized","result":{"message":"access denied","kind":"login-required"}}"#;
-    assert_eq!(d.add_layer("x", "services: {}\n", false).await.text(), denied);
+    assert_eq!(
+        d.add_layer("x", "services: {}\n", false).await.text(),
+        denied
+    );
     assert_eq!(d.get("/v1/plan?format=yaml").await.text(), denied);
     assert_eq!(d.get("/v1/services").await.status, 200);
     // 405 is decided before access.
@@ -484,20 +607,32 @@ async fn http_listener_serves_only_open_endpoints() {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(pebble_daemon::run::serve_with(daemon, unix, Some(tcp), false, async {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(pebble_daemon::run::serve_with(
+        daemon,
+        unix,
+        Some(tcp),
+        false,
+        async {
+            let _ = rx.await;
+        },
+    ));
     let get = |path: &'static str| async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).await.unwrap();
         out
     };
-    assert!(get("/v1/system-info").await.starts_with("HTTP/1.1 200 OK\r\n"));
+    assert!(
+        get("/v1/system-info")
+            .await
+            .starts_with("HTTP/1.1 200 OK\r\n")
+    );
     let r = get("/v1/services").await;
     assert!(r.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{r}");
     assert!(r.ends_with(r#"{"message":"access denied","kind":"login-required"}}"#));
@@ -519,11 +654,18 @@ async fn state_survives_restart() {
 
     let d = TestDaemon::start_in(dir, true).await;
     let all = d.get("/v1/changes?select=all").await.json();
-    let ids: Vec<_> = all["result"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<_> = all["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, vec!["1", "2"]);
     // Layers added over the API are not persisted; ids continue.
     d.add_layer("base", SERVICES, false).await;
-    let r = d.post("/v1/services", r#"{"action":"start","services":["svc2"]}"#).await;
+    let r = d
+        .post("/v1/services", r#"{"action":"start","services":["svc2"]}"#)
+        .await;
     assert_eq!(r.json()["change"], "3");
 }
 
@@ -543,15 +685,20 @@ async fn layer_directory_is_loaded_and_errors_are_reported() {
     assert_eq!(v["result"].as_array().unwrap().len(), 3);
     drop(d);
     let dir = tempfile::tempdir().unwrap();
-    crate::common::write_layers(dir.path(), &[("001-bad.yaml", "services:\n  x:\n    command: sleep 1\n")]);
-    let err = pebble_daemon::Daemon::new(pebble_daemon::DaemonOptions::new(dir.path())).unwrap_err();
+    crate::common::write_layers(
+        dir.path(),
+        &[("001-bad.yaml", "services:\n  x:\n    command: sleep 1\n")],
+    );
+    let err =
+        pebble_daemon::Daemon::new(pebble_daemon::DaemonOptions::new(dir.path())).unwrap_err();
     assert_eq!(
         format!("cannot run daemon: {err}"),
         "cannot run daemon: cannot load plan: layer \"bad\" must define \"override\" for service \"x\""
     );
     let dir = tempfile::tempdir().unwrap();
     crate::common::write_layers(dir.path(), &[("01-bad.yaml", "services: {}\n")]);
-    let err = pebble_daemon::Daemon::new(pebble_daemon::DaemonOptions::new(dir.path())).unwrap_err();
+    let err =
+        pebble_daemon::Daemon::new(pebble_daemon::DaemonOptions::new(dir.path())).unwrap_err();
     assert_eq!(
         err.to_string(),
         "cannot load plan: invalid layer filename: \"01-bad.yaml\" (must look like \"123-some-label.yaml\")"

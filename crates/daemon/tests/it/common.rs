@@ -140,7 +140,9 @@ impl TestDaemon {
     }
 
     pub async fn wait_change(&self, id: &str) -> serde_json::Value {
-        let r = self.get(&format!("/v1/changes/{id}/wait?timeout=20s")).await;
+        let r = self
+            .get(&format!("/v1/changes/{id}/wait?timeout=20s"))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()["result"].clone()
     }
@@ -274,7 +276,10 @@ where
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !f().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not met in time");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met in time"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -291,7 +296,9 @@ pub fn mask_times(s: &str) -> String {
             && b[i + 10] == b'T';
         if is_ts {
             let mut j = i + 19;
-            while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b'.' | b'Z' | b'+' | b':' | b'-')) {
+            while j < b.len()
+                && (b[j].is_ascii_digit() || matches!(b[j], b'.' | b'Z' | b'+' | b':' | b'-'))
+            {
                 j += 1;
             }
             out.extend_from_slice(b"[time]");

@@ -27,7 +27,8 @@ pub async fn list(req: Req) -> Resp {
 }
 
 fn parse_id(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()
@@ -45,7 +46,10 @@ pub async fn get(req: Req) -> Resp {
 /// `POST /v1/changes/{id}` (admin): `{"action":"abort"}`.
 pub async fn abort(mut req: Req) -> Resp {
     let id = req.var("id").to_string();
-    if parse_id(&id).and_then(|n| req.daemon.state().change_ready(n)).is_none() {
+    if parse_id(&id)
+        .and_then(|n| req.daemon.state().change_ready(n))
+        .is_none()
+    {
         return not_found(&id);
     }
     let body: ChangeActionRequest = match req

@@ -243,31 +243,31 @@ pub fn type_error(e: &serde_json::Error) -> String {
         Some(i) => &text[..i],
         None => &text,
     };
-    if let Some(rest) = core.strip_prefix("invalid type: ") {
-        if let Some((got, want)) = rest.split_once(", expected ") {
-            let got_kind = if got.starts_with("integer") || got.starts_with("floating") {
-                "number"
-            } else if got.starts_with("string") {
-                "string"
-            } else if got.starts_with("boolean") {
-                "bool"
-            } else if got.starts_with("map") {
-                "object"
-            } else if got.starts_with("sequence") {
-                "array"
-            } else {
-                got
-            };
-            let want_kind = match want {
-                "a string" => "string",
-                "a boolean" => "bool",
-                "a sequence" => "[]string",
-                "u32" | "u64" | "i32" | "i64" | "i128" | "u16" => "int",
-                w if w.starts_with("struct") || w.starts_with("a map") => "map[string]string",
-                w => w,
-            };
-            return format!("json: cannot unmarshal {got_kind} into Go value of type {want_kind}");
-        }
+    if let Some(rest) = core.strip_prefix("invalid type: ")
+        && let Some((got, want)) = rest.split_once(", expected ")
+    {
+        let got_kind = if got.starts_with("integer") || got.starts_with("floating") {
+            "number"
+        } else if got.starts_with("string") {
+            "string"
+        } else if got.starts_with("boolean") {
+            "bool"
+        } else if got.starts_with("map") {
+            "object"
+        } else if got.starts_with("sequence") {
+            "array"
+        } else {
+            got
+        };
+        let want_kind = match want {
+            "a string" => "string",
+            "a boolean" => "bool",
+            "a sequence" => "[]string",
+            "u32" | "u64" | "i32" | "i64" | "i128" | "u16" => "int",
+            w if w.starts_with("struct") || w.starts_with("a map") => "map[string]string",
+            w => w,
+        };
+        return format!("json: cannot unmarshal {got_kind} into Go value of type {want_kind}");
     }
     core.to_string()
 }
@@ -300,6 +300,9 @@ mod tests {
             syntax_error(b"nul!").as_deref(),
             Some("invalid character '!' in literal null (expecting 'l')")
         );
-        assert_eq!(syntax_error(b"{\"a\":[1,2.5e3,\"x\\u00e9\",true,null]}"), None);
+        assert_eq!(
+            syntax_error(b"{\"a\":[1,2.5e3,\"x\\u00e9\",true,null]}"),
+            None
+        );
     }
 }

@@ -27,7 +27,9 @@ pub async fn add(mut req: Req) -> Resp {
         }
         Err(e) => return envelope::bad_request(e.to_string()),
     };
-    let uid = req.uid().map_or_else(|| "<unknown>".to_string(), |u| u.to_string());
+    let uid = req
+        .uid()
+        .map_or_else(|| "<unknown>".to_string(), |u| u.to_string());
     crate::overlord::security_event(
         &format!("authz_admin:{uid},add_layer"),
         &format!("Adding layer {}", body.label),

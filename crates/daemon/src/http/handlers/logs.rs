@@ -36,10 +36,10 @@ fn response(body: Body) -> Resp {
 
 fn merge(mut entries: Vec<LogEntry>, n: Option<usize>) -> Vec<LogEntry> {
     entries.sort_by_key(|e| e.time);
-    if let Some(n) = n {
-        if entries.len() > n {
-            entries.drain(..entries.len() - n);
-        }
+    if let Some(n) = n
+        && entries.len() > n
+    {
+        entries.drain(..entries.len() - n);
     }
     entries
 }

@@ -22,16 +22,31 @@ pub fn router() -> Router {
         .post("/v1/changes/{id}", Access::Admin, changes::abort)
         .no_log("/v1/changes/{id}");
     r.get("/v1/changes/{id}/wait", Access::Read, changes::wait);
-    r.get("/v1/services", Access::Read, services::list)
-        .post("/v1/services", Access::Admin, services::action);
-    r.get("/v1/services/{name}", Access::Read, services::not_implemented)
-        .post("/v1/services/{name}", Access::Admin, services::not_implemented);
+    r.get("/v1/services", Access::Read, services::list).post(
+        "/v1/services",
+        Access::Admin,
+        services::action,
+    );
+    r.get(
+        "/v1/services/{name}",
+        Access::Read,
+        services::not_implemented,
+    )
+    .post(
+        "/v1/services/{name}",
+        Access::Admin,
+        services::not_implemented,
+    );
     r.get("/v1/plan", Access::Admin, layers::plan);
     r.post("/v1/layers", Access::Admin, layers::add);
     r.get("/v1/logs", Access::Read, logs::logs);
     r.post("/v1/signals", Access::Admin, signals::signals);
     r.post("/v1/exec", Access::Admin, crate::exec::api::post_exec);
-    r.get("/v1/tasks/{task-id}/websocket/{websocket-id}", Access::Admin, crate::exec::api::websocket);
+    r.get(
+        "/v1/tasks/{task-id}/websocket/{websocket-id}",
+        Access::Admin,
+        crate::exec::api::websocket,
+    );
     r.get("/v1/files", Access::Admin, crate::files::api::get_files)
         .post("/v1/files", Access::Admin, crate::files::api::post_files);
     r
