@@ -234,7 +234,7 @@ impl ExecBackend for MockBackend {
 
 fn timeout_change(command: &[String], timeout: Option<Duration>) -> ContainerError {
     let t = timeout
-        .map(|d| pebble_client::go_duration(d))
+        .map(pebble_client::go_duration)
         .unwrap_or_else(|| "0s".to_string());
     let err = format!(
         "cannot perform the following tasks:\n- Execute command {:?} (timed out after {t}: context deadline exceeded)",

@@ -28,7 +28,7 @@ pub struct FileMeta {
 }
 
 /// Maps a container path onto the host directory `root`, refusing relative paths and `..`
-/// escapes. `what` is the error text prefix for relative paths.
+/// escapes.
 pub(crate) fn host_path(root: &Path, path: &str) -> Option<PathBuf> {
     if !path.starts_with('/') {
         return None;
@@ -41,11 +41,9 @@ pub(crate) fn host_path(root: &Path, path: &str) -> Option<PathBuf> {
                 out.push(p);
                 depth += 1;
             }
-            Component::ParentDir => {
-                if depth > 0 {
-                    out.pop();
-                    depth -= 1;
-                }
+            Component::ParentDir if depth > 0 => {
+                out.pop();
+                depth -= 1;
             }
             _ => {}
         }

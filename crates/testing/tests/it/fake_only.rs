@@ -219,7 +219,10 @@ async fn notices_are_simulated() {
         .unwrap();
     let id2 = c.notify("example.com/b", BTreeMap::new()).await.unwrap();
     assert_ne!(id, id2);
-    assert_eq!(c.notify("example.com/a", BTreeMap::new()).await.unwrap(), id);
+    assert_eq!(
+        c.notify("example.com/a", BTreeMap::new()).await.unwrap(),
+        id
+    );
     let all = c.get_notices().await.unwrap();
     assert_eq!(
         all.iter().map(|n| n.key.as_str()).collect::<Vec<_>>(),
@@ -247,7 +250,10 @@ async fn rockcraft_layers() {
     .unwrap();
     let l = layer_from_rockcraft(&p).unwrap();
     assert_eq!(l.summary, "the rock");
-    assert!(l.description.starts_with("(no description) (built from the rockcraft.yaml at"));
+    assert!(
+        l.description
+            .starts_with("(no description) (built from the rockcraft.yaml at")
+    );
     assert!(l.services.contains_key("s") && l.checks.contains_key("c"));
     assert!(layer_from_rockcraft(dir.path()).is_err());
     std::fs::write(&p, "name: x\n").unwrap();

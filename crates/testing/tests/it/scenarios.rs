@@ -107,10 +107,16 @@ async fn layers_and_combine(env: &mut impl Env) {
 async fn service_actions(env: &mut impl Env) {
     let w = env.w();
     w.add_layer("base", BASE, false).await.unwrap();
-    assert_eq!(statuses(w).await, st(&[("alpha", "inactive"), ("beta", "inactive")]));
+    assert_eq!(
+        statuses(w).await,
+        st(&[("alpha", "inactive"), ("beta", "inactive")])
+    );
 
     w.autostart().await.unwrap();
-    assert_eq!(statuses(w).await, st(&[("alpha", "active"), ("beta", "inactive")]));
+    assert_eq!(
+        statuses(w).await,
+        st(&[("alpha", "active"), ("beta", "inactive")])
+    );
 
     // Start is idempotent; beta requires alpha.
     w.start(&["beta"]).await.unwrap();
@@ -119,7 +125,10 @@ async fn service_actions(env: &mut impl Env) {
 
     // Stopping alpha stops beta, which requires it.
     w.stop(&["alpha"]).await.unwrap();
-    assert_eq!(statuses(w).await, st(&[("alpha", "inactive"), ("beta", "inactive")]));
+    assert_eq!(
+        statuses(w).await,
+        st(&[("alpha", "inactive"), ("beta", "inactive")])
+    );
     w.stop(&["alpha"]).await.unwrap();
 
     // Restart of a stopped service starts it.
@@ -133,10 +142,16 @@ async fn service_actions(env: &mut impl Env) {
     let e = w.start(&["nosuch"]).await.unwrap_err();
     assert_eq!(
         api(&e),
-        (400, r#"cannot start services: service "nosuch" does not exist"#.to_string())
+        (
+            400,
+            r#"cannot start services: service "nosuch" does not exist"#.to_string()
+        )
     );
     let e = w.start(&[]).await.unwrap_err();
-    assert_eq!(api(&e), (400, "must specify services for start action".to_string()));
+    assert_eq!(
+        api(&e),
+        (400, "must specify services for start action".to_string())
+    );
     let e = w.get_service("nosuch").await.unwrap_err();
     assert!(matches!(e, ContainerError::Model(_)), "{e:?}");
     assert_eq!(w.get_services(&["alpha", "nosuch"]).await.unwrap().len(), 1);
@@ -146,12 +161,18 @@ async fn service_actions(env: &mut impl Env) {
     let e = w.send_signal("SIGFOO", &["alpha"]).await.unwrap_err();
     assert_eq!(
         api(&e),
-        (500, r#"cannot send signal to "alpha": invalid signal name "SIGFOO""#.to_string())
+        (
+            500,
+            r#"cannot send signal to "alpha": invalid signal name "SIGFOO""#.to_string()
+        )
     );
     let e = w.send_signal("SIGHUP", &["beta"]).await.unwrap_err();
     assert_eq!(
         api(&e),
-        (500, r#"cannot send signal to "beta": service is not running"#.to_string())
+        (
+            500,
+            r#"cannot send signal to "beta": service is not running"#.to_string()
+        )
     );
     let e = w.send_signal("SIGHUP", &["nosuch"]).await.unwrap_err();
     assert_eq!(api(&e).0, 500);
@@ -161,9 +182,13 @@ async fn service_actions(env: &mut impl Env) {
 
 async fn autostart_without_defaults(env: &mut impl Env) {
     let w = env.w();
-    w.add_layer("l", "services:\n  x: {override: replace, command: sleep 1000}\n", false)
-        .await
-        .unwrap();
+    w.add_layer(
+        "l",
+        "services:\n  x: {override: replace, command: sleep 1000}\n",
+        false,
+    )
+    .await
+    .unwrap();
     let e = w.autostart().await.unwrap_err();
     assert_eq!(e.kind(), Some("no-default-services"));
     assert_eq!(api(&e), (400, "no default services".to_string()));
@@ -173,22 +198,34 @@ async fn replan_applies_changes(env: &mut impl Env) {
     let w = env.w();
     w.add_layer("base", BASE, false).await.unwrap();
     w.replan().await.unwrap();
-    assert_eq!(statuses(w).await, st(&[("alpha", "active"), ("beta", "inactive")]));
+    assert_eq!(
+        statuses(w).await,
+        st(&[("alpha", "active"), ("beta", "inactive")])
+    );
     // A changed config of a disabled service that never ran: replan leaves it alone.
     let overlay = json!({"services": {"beta": {"override": "merge", "environment": {"X": "1"}}}});
     w.add_layer("base", overlay, true).await.unwrap();
     w.replan().await.unwrap();
-    assert_eq!(statuses(w).await, st(&[("alpha", "active"), ("beta", "inactive")]));
+    assert_eq!(
+        statuses(w).await,
+        st(&[("alpha", "active"), ("beta", "inactive")])
+    );
     // Once it has run, a changed config makes replan start it again, even when stopped.
     w.start(&["beta"]).await.unwrap();
     w.stop(&["beta"]).await.unwrap();
     let overlay = json!({"services": {"beta": {"override": "merge", "environment": {"X": "2"}}}});
     w.add_layer("base", overlay, true).await.unwrap();
     w.replan().await.unwrap();
-    assert_eq!(statuses(w).await, st(&[("alpha", "active"), ("beta", "active")]));
+    assert_eq!(
+        statuses(w).await,
+        st(&[("alpha", "active"), ("beta", "active")])
+    );
     // Nothing changed: replan is a no-op.
     w.replan().await.unwrap();
-    assert_eq!(statuses(w).await, st(&[("alpha", "active"), ("beta", "active")]));
+    assert_eq!(
+        statuses(w).await,
+        st(&[("alpha", "active"), ("beta", "active")])
+    );
     w.stop(&["alpha"]).await.unwrap();
 }
 
@@ -211,7 +248,10 @@ async fn exec_results_and_errors(env: &mut impl Env) {
     assert_eq!((out.as_str(), err.as_str()), ("hi\n", ""));
 
     let p = w
-        .exec(&["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], ExecOptions::new())
+        .exec(
+            &["/bin/sh", "-c", "echo out; echo err >&2; exit 3"],
+            ExecOptions::new(),
+        )
         .await
         .unwrap();
     match p.wait_output().await.unwrap_err() {
@@ -223,7 +263,10 @@ async fn exec_results_and_errors(env: &mut impl Env) {
         other => panic!("expected an exec error, got {other:?}"),
     }
     let p = w
-        .exec(&["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], ExecOptions::new())
+        .exec(
+            &["/bin/sh", "-c", "echo out; echo err >&2; exit 3"],
+            ExecOptions::new(),
+        )
         .await
         .unwrap();
     let e = p.wait().await.unwrap_err();
@@ -238,13 +281,22 @@ async fn exec_results_and_errors(env: &mut impl Env) {
         (400, r#"cannot find executable "nosuchbinary""#.to_string())
     );
     let e = w
-        .exec(&["echo", "hi"], ExecOptions::new().service_context("nosuch"))
+        .exec(
+            &["echo", "hi"],
+            ExecOptions::new().service_context("nosuch"),
+        )
         .await
         .unwrap_err();
-    assert_eq!(api(&e), (400, r#"context service "nosuch" not found"#.to_string()));
+    assert_eq!(
+        api(&e),
+        (400, r#"context service "nosuch" not found"#.to_string())
+    );
 
     let p = w
-        .exec(&["sleep", "5"], ExecOptions::new().timeout(Duration::from_millis(100)))
+        .exec(
+            &["sleep", "5"],
+            ExecOptions::new().timeout(Duration::from_millis(100)),
+        )
         .await
         .unwrap();
     match p.wait().await.unwrap_err() {
@@ -284,11 +336,17 @@ async fn exec_stdin(env: &mut impl Env) {
 async fn files_roundtrip(env: &mut impl Env) {
     let base = env.base();
     let w = env.w();
-    w.make_dir(&base, MakeDirOptions::new().make_parents(true)).await.unwrap();
-    let f = format!("{base}/conf/app.txt");
-    w.push(&f, "hello\n", PushOptions::new().make_dirs(true).permissions(0o600))
+    w.make_dir(&base, MakeDirOptions::new().make_parents(true))
         .await
         .unwrap();
+    let f = format!("{base}/conf/app.txt");
+    w.push(
+        &f,
+        "hello\n",
+        PushOptions::new().make_dirs(true).permissions(0o600),
+    )
+    .await
+    .unwrap();
     assert_eq!(w.pull_text(&f).await.unwrap(), "hello\n");
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     w.push(&format!("{base}/big.bin"), big.clone(), PushOptions::new())
@@ -311,7 +369,10 @@ async fn files_roundtrip(env: &mut impl Env) {
         .list_files(&base, ListFilesOptions::pattern("*.bin"))
         .await
         .unwrap();
-    assert_eq!(txt.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["big.bin"]);
+    assert_eq!(
+        txt.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["big.bin"]
+    );
     let conf = w
         .list_files(&format!("{base}/conf"), ListFilesOptions::itself())
         .await
@@ -330,20 +391,36 @@ async fn files_roundtrip(env: &mut impl Env) {
 async fn file_errors(env: &mut impl Env) {
     let base = env.base();
     let w = env.w();
-    w.make_dir(&base, MakeDirOptions::new().make_parents(true)).await.unwrap();
+    w.make_dir(&base, MakeDirOptions::new().make_parents(true))
+        .await
+        .unwrap();
     let missing = format!("{base}/missing.txt");
 
-    let e = w.pull(&missing).await.err().expect("pull of a missing file fails");
+    let e = w
+        .pull(&missing)
+        .await
+        .err()
+        .expect("pull of a missing file fails");
     assert_eq!(path_kind(&e), "not-found");
-    assert_eq!(e.to_string(), format!("stat {missing}: no such file or directory"));
-    let e = w.pull(&base).await.err().expect("pull of a directory fails");
+    assert_eq!(
+        e.to_string(),
+        format!("stat {missing}: no such file or directory")
+    );
+    let e = w
+        .pull(&base)
+        .await
+        .err()
+        .expect("pull of a directory fails");
     assert_eq!(path_kind(&e), "generic-file-error");
 
     let e = w
         .list_files(&missing, ListFilesOptions::default())
         .await
         .unwrap_err();
-    assert_eq!(api(&e), (404, format!("stat {missing}: no such file or directory")));
+    assert_eq!(
+        api(&e),
+        (404, format!("stat {missing}: no such file or directory"))
+    );
     assert_eq!(e.kind(), Some("not-found"));
 
     let e = w.make_dir(&base, MakeDirOptions::new()).await.unwrap_err();
@@ -360,21 +437,41 @@ async fn file_errors(env: &mut impl Env) {
         .await
         .unwrap_err();
     assert_eq!(path_kind(&e), "not-found");
-    let e = w.push("relative.txt", "x", PushOptions::new()).await.unwrap_err();
-    assert_eq!(path_kind(&e), "generic-file-error");
-    assert_eq!(e.to_string(), r#"paths must be absolute, got "relative.txt""#);
     let e = w
-        .push(&format!("{base}/p.txt"), "x", PushOptions::new().permissions(0o1000))
+        .push("relative.txt", "x", PushOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(path_kind(&e), "generic-file-error");
+    assert_eq!(
+        e.to_string(),
+        r#"paths must be absolute, got "relative.txt""#
+    );
+    let e = w
+        .push(
+            &format!("{base}/p.txt"),
+            "x",
+            PushOptions::new().permissions(0o1000),
+        )
         .await
         .unwrap_err();
     assert_eq!(path_kind(&e), "generic-file-error");
 
-    w.push(&format!("{base}/d/f"), "x", PushOptions::new().make_dirs(true))
+    w.push(
+        &format!("{base}/d/f"),
+        "x",
+        PushOptions::new().make_dirs(true),
+    )
+    .await
+    .unwrap();
+    let e = w
+        .remove_path(&format!("{base}/d"), false)
         .await
-        .unwrap();
-    let e = w.remove_path(&format!("{base}/d"), false).await.unwrap_err();
+        .unwrap_err();
     assert_eq!(path_kind(&e), "generic-file-error");
-    assert_eq!(e.to_string(), format!("remove {base}/d: directory not empty"));
+    assert_eq!(
+        e.to_string(),
+        format!("remove {base}/d: directory not empty")
+    );
     let e = w.remove_path(&missing, false).await.unwrap_err();
     assert_eq!(path_kind(&e), "not-found");
     w.remove_path(&missing, true).await.unwrap();
@@ -389,21 +486,37 @@ async fn push_pull_paths(env: &mut impl Env) {
     std::fs::create_dir_all(src.join("sub")).unwrap();
     std::fs::write(src.join("a.txt"), "A").unwrap();
     std::fs::write(src.join("sub/b.txt"), "B").unwrap();
-    w.make_dir(&base, MakeDirOptions::new().make_parents(true)).await.unwrap();
+    w.make_dir(&base, MakeDirOptions::new().make_parents(true))
+        .await
+        .unwrap();
     w.push_path(&[src.as_path()], &base).await.unwrap();
-    assert_eq!(w.pull_text(&format!("{base}/tree/sub/b.txt")).await.unwrap(), "B");
+    assert_eq!(
+        w.pull_text(&format!("{base}/tree/sub/b.txt"))
+            .await
+            .unwrap(),
+        "B"
+    );
 
     let out = local.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     w.pull_path(&[&format!("{base}/tree")], &out).await.unwrap();
-    assert_eq!(std::fs::read_to_string(out.join("tree/a.txt")).unwrap(), "A");
-    assert_eq!(std::fs::read_to_string(out.join("tree/sub/b.txt")).unwrap(), "B");
+    assert_eq!(
+        std::fs::read_to_string(out.join("tree/a.txt")).unwrap(),
+        "A"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("tree/sub/b.txt")).unwrap(),
+        "B"
+    );
 
     let e = w
         .pull_path(&[&format!("{base}/nope")], &out)
         .await
         .unwrap_err();
-    assert!(matches!(&e, ContainerError::MultiPushPull(v) if v.len() == 1), "{e:?}");
+    assert!(
+        matches!(&e, ContainerError::MultiPushPull(v) if v.len() == 1),
+        "{e:?}"
+    );
 }
 
 async fn connection_errors(env: &mut impl Env) {
@@ -418,7 +531,9 @@ async fn connection_errors(env: &mut impl Env) {
         w.get_services(&[]).await.unwrap_err(),
         w.exec(&["echo"], ExecOptions::new()).await.unwrap_err(),
         w.push("/x", "x", PushOptions::new()).await.unwrap_err(),
-        w.list_files("/", ListFilesOptions::default()).await.unwrap_err(),
+        w.list_files("/", ListFilesOptions::default())
+            .await
+            .unwrap_err(),
     ] {
         assert!(matches!(e, ContainerError::Connection(_)), "{e:?}");
     }
