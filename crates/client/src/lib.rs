@@ -10,6 +10,7 @@
 
 pub mod container;
 mod error;
+pub mod exec;
 mod files;
 mod logs;
 mod query;
@@ -29,6 +30,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{Error, errno_text};
+pub use exec::{ExecControl, ExecController, ExecOptions, ExecProcess, exec_output};
 pub use files::{ListFilesOptions, MakeDirOptions, PushOptions};
 pub use logs::LogStream;
 pub use query::{Query, percent_encode};

@@ -12,6 +12,7 @@
 //! 4. The websocket endpoint calls [`ExecManager::connect`] and hands the upgraded connection
 //!    to the returned [`WsClaim`].
 
+pub mod api;
 pub mod godur;
 pub mod pty;
 pub mod session;
