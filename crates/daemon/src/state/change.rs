@@ -190,6 +190,13 @@ pub struct Change {
     /// Internal data (`service-names` for the `for=` filter).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, Value>,
+    /// The last status reported to change listeners (change-update notices).
+    #[serde(
+        default,
+        rename = "last-recorded-status",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_status: Option<Status>,
 }
 
 /// Derive a change status from its task statuses.

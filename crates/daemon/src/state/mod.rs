@@ -59,7 +59,23 @@ pub struct StateData {
     /// Free-form data of other subsystems (identities, notices, ...), by key.
     #[serde(default)]
     pub data: BTreeMap<String, Value>,
+    /// Change status events not yet delivered to listeners.
+    #[serde(skip)]
+    events: Vec<ChangeEvent>,
 }
+
+/// A change was created or its status changed (what `change-update` notices record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEvent {
+    /// Change id.
+    pub change_id: u64,
+    /// Change kind.
+    pub kind: String,
+    /// The new status.
+    pub status: Status,
+}
+
+type ChangeListener = Arc<dyn Fn(&ChangeEvent) + Send + Sync>;
 
 impl StateData {
     /// The tasks of a change, in order.
@@ -81,23 +97,38 @@ impl StateData {
         change.info(&self.change_tasks(change))
     }
 
-    /// Record the ready time of every change that just became ready.
+    /// Record the ready time of a change that just became ready, and queue a change event
+    /// when its status changed (Doing→Do and Undoing→Undo flips are not reported).
     fn update_ready_times(&mut self, change_id: u64) {
         let Some(ch) = self.changes.get(&change_id) else {
             return;
         };
-        let ready = self.change_status(ch).is_ready();
-        if let Some(ch) = self.changes.get_mut(&change_id)
-            && ready
-            && ch.ready_time.is_none()
-        {
+        let status = self.change_status(ch);
+        let Some(ch) = self.changes.get_mut(&change_id) else {
+            return;
+        };
+        if status.is_ready() && ch.ready_time.is_none() {
             ch.ready_time = Some(Timestamp::now());
+        }
+        let flip = matches!(
+            (ch.last_status, status),
+            (Some(Status::Doing), Status::Do) | (Some(Status::Undoing), Status::Undo)
+        );
+        if ch.last_status != Some(status) && !flip {
+            ch.last_status = Some(status);
+            let ev = ChangeEvent {
+                change_id,
+                kind: ch.kind.clone(),
+                status,
+            };
+            self.events.push(ev);
         }
     }
 }
 
 struct Inner {
     data: Mutex<StateData>,
+    listeners: Mutex<Vec<ChangeListener>>,
     version: watch::Sender<u64>,
     persister: Option<persist::Persister>,
 }
@@ -149,6 +180,7 @@ impl State {
         State {
             inner: Arc::new(Inner {
                 data: Mutex::new(data),
+                listeners: Mutex::new(Vec::new()),
                 version,
                 persister,
             }),
@@ -174,8 +206,30 @@ impl State {
         r
     }
 
+    /// Call `f` when a change is created and whenever its status changes (the hook of
+    /// `change-update` notices). Called outside the state lock.
+    pub fn on_change_event(&self, f: impl Fn(&ChangeEvent) + Send + Sync + 'static) {
+        let mut g = match self.inner.listeners.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.push(Arc::new(f));
+    }
+
     /// Wake waiters and schedule a write of the state file.
     pub fn mark_dirty(&self) {
+        let events = std::mem::take(&mut self.lock().events);
+        if !events.is_empty() {
+            let listeners = match self.inner.listeners.lock() {
+                Ok(g) => g.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
+            for ev in &events {
+                for l in &listeners {
+                    l(ev);
+                }
+            }
+        }
         self.inner.version.send_modify(|v| *v = v.wrapping_add(1));
         if let Some(p) = &self.inner.persister {
             p.schedule();
@@ -475,8 +529,10 @@ impl ChangeBuilder {
                 spawn_time: now,
                 ready_time: if ready { Some(Timestamp::now()) } else { None },
                 data: self.data,
+                last_status: None,
             },
         );
+        d.update_ready_times(change_id);
         ChangeIds {
             change: change_id,
             tasks: task_ids,
@@ -549,6 +605,24 @@ mod tests {
         assert!(info.ready);
         assert!(info.ready_time.is_some());
         assert!(info.tasks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn change_events_are_delivered() {
+        let state = State::in_memory();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        state.on_change_event(move |e| s2.lock().unwrap().push((e.change_id, e.status)));
+        let runner = TaskRunner::new(state.clone());
+        let mut b = ChangeBuilder::new("weird", "Weird");
+        b.add_task("weird", "Weird task");
+        let ids = state.add_change(b);
+        runner.ensure();
+        state.wait_change_ready(ids.change).await;
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![(1, Status::Do), (1, Status::Done)]
+        );
     }
 
     #[test]
