@@ -2,6 +2,7 @@
 //! container and against a real daemon (through the fixture), plus fake-only behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod blocking;
 mod env;
 mod fake_only;
 mod scenarios;
