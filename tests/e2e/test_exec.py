@@ -1,7 +1,10 @@
 """Exec examples of the ops guide ("Run commands on the workload container").
 Skipped while the daemon has no /v1/exec endpoint."""
 
+import grp
 import io
+import os
+import pwd
 import signal
 import threading
 import time
@@ -39,7 +42,9 @@ def test_exec_error_attributes(container):
     assert "unrecognized option" in exc.value.stderr
 
 
-def test_command_options(container):
+def test_command_options(container, daemon):
+    # Same user as the daemon: HOME is the daemon's own (Pebble drops HOME/USER only when
+    # switching to another uid).
     process = container.exec(
         ["/bin/sh", "-c", "echo HOME=$HOME, PWD=$PWD, FOO=$FOO"],
         environment={"FOO": "bar"},
@@ -49,7 +54,26 @@ def test_command_options(container):
         group="root",
     )
     out, _ = process.wait_output()
-    assert out == "HOME=/root, PWD=/tmp, FOO=bar\n"
+    assert out == f"HOME={daemon.env['HOME']}, PWD=/tmp, FOO=bar\n"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="switching user needs root")
+def test_command_options_other_user(container):
+    # Another user: HOME and USER come from its passwd entry, and the command runs as it.
+    nobody = pwd.getpwnam("nobody")
+    group = grp.getgrgid(nobody.pw_gid).gr_name
+    process = container.exec(
+        ["/bin/sh", "-c", "echo HOME=$HOME USER=$USER PWD=$PWD FOO=$FOO; id -u; id -g"],
+        environment={"FOO": "bar"},
+        working_dir="/tmp",
+        timeout=5.0,
+        user="nobody",
+        group=group,
+    )
+    out, _ = process.wait_output()
+    assert out == (
+        f"HOME={nobody.pw_dir} USER=nobody PWD=/tmp FOO=bar\n{nobody.pw_uid}\n{nobody.pw_gid}\n"
+    )
 
 
 def test_service_context(container, client):

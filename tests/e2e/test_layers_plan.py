@@ -138,7 +138,7 @@ def test_empty_plan(client):
         (
             "bad",
             "services:\n  x: [unclosed\n",
-            'cannot parse layer YAML: cannot parse layer "bad": yaml: line 1:',
+            'cannot parse layer YAML: cannot parse layer "bad": yaml: ',
         ),
         (
             "noover",
