@@ -7,6 +7,7 @@
 
 pub mod add;
 pub mod changes;
+pub mod checks;
 pub mod exec;
 pub mod help;
 pub mod logs;
@@ -58,6 +59,14 @@ pub enum Command {
     Stop(svc_action::NamesArgs),
     /// Execute a remote command and wait for it to finish.
     Exec(exec::ExecArgs),
+    /// Query the status of configured health checks.
+    Checks(checks::ChecksArgs),
+    /// Start one or more checks.
+    StartChecks(checks::CheckNamesArgs),
+    /// Stop one or more checks.
+    StopChecks(checks::CheckNamesArgs),
+    /// Query health of checks.
+    Health(checks::HealthArgs),
     /// List system changes.
     Changes(changes::ChangesArgs),
     /// List a change's tasks.
@@ -92,6 +101,10 @@ impl Command {
             Command::Signal(a) => signal::run(ctx, a).await,
             Command::Stop(a) => svc_action::run_names(ctx, "stop", a).await,
             Command::Exec(a) => exec::run(ctx, a).await,
+            Command::Checks(a) => checks::run_checks(ctx, a).await,
+            Command::StartChecks(a) => checks::run_action(ctx, "start", a).await,
+            Command::StopChecks(a) => checks::run_action(ctx, "stop", a).await,
+            Command::Health(a) => checks::run_health(ctx, a).await,
             Command::Changes(a) => changes::run_changes(ctx, a).await,
             Command::Tasks(a) => changes::run_tasks(ctx, a).await,
             Command::Push(a) => push::run(ctx, a).await,

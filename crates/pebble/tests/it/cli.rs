@@ -402,6 +402,11 @@ fn autostart_without_default_services() {
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (1, "", "error: no default services\n")
     );
+    // golden 52: no checks running is healthy.
+    let out = d.pebble(&["health"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "healthy\n"));
+    let out = d.pebble(&["health", "--format", "json"]);
+    assert_eq!(out.stdout, "{\"healthy\":true}\n");
 }
 
 #[test]
