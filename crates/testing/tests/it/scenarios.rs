@@ -8,6 +8,7 @@ use pebble_client::container::{
 };
 use pebble_testing::{MockResult, Workload};
 use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::env::Env;
 
@@ -333,6 +334,83 @@ async fn exec_stdin(env: &mut impl Env) {
     assert_eq!((out.as_str(), err.as_str()), ("o\ne\n", ""));
 }
 
+async fn exec_signal_and_streaming(env: &mut impl Env) {
+    env.mock(&["sleep"], MockResult::ok());
+    env.mock_fn(&["cat"], |c| MockResult::ok().stdout(c.stdin.clone()));
+    let w = env.w();
+    // A process killed by SIGTERM exits with 128 + 15.
+    let mut p = w.exec(&["sleep", "10"], ExecOptions::new()).await.unwrap();
+    p.send_signal("SIGTERM").await.unwrap();
+    let e = p.wait().await.unwrap_err();
+    assert_eq!(e.as_exec().map(|e| e.exit_code), Some(143), "{e:?}");
+
+    // Streaming stdin from a task while reading stdout.
+    let mut p = w.exec(&["cat"], ExecOptions::new()).await.unwrap();
+    let mut stdin = p.stdin.take().unwrap();
+    let writer = tokio::spawn(async move {
+        for line in ["one\n", "2\n", "THREE\n"] {
+            stdin.write_all(line.as_bytes()).await.unwrap();
+        }
+        stdin.shutdown().await.unwrap();
+    });
+    let mut lines = BufReader::new(p.stdout.take().unwrap()).lines();
+    let mut got = Vec::new();
+    while let Some(l) = lines.next_line().await.unwrap() {
+        got.push(l);
+    }
+    writer.await.unwrap();
+    p.wait().await.unwrap();
+    assert_eq!(got, ["one", "2", "THREE"]);
+}
+
+async fn exec_environment_and_context(env: &mut impl Env) {
+    env.mock_fn(&["/bin/sh"], |c| {
+        let svc = c.service_context.as_deref().map(|_| "ctx").unwrap_or("");
+        let foo = c.environment.get("FOO").cloned().unwrap_or_default();
+        let ctx = if svc.is_empty() {
+            String::new()
+        } else {
+            "svc".to_string()
+        };
+        let wd = c.working_dir.clone().unwrap_or_default();
+        MockResult::ok().stdout(format!("{foo}|{ctx}|{wd}\n"))
+    });
+    let base = env.base();
+    let w = env.w();
+    w.make_dir(&base, MakeDirOptions::new().make_parents(true))
+        .await
+        .unwrap();
+    w.add_layer(
+        "ctx",
+        "services:\n  svc:\n    override: replace\n    command: sleep 1000\n    environment: {CTX: svc}\n",
+        false,
+    )
+    .await
+    .unwrap();
+    let (out, _) = w
+        .exec(
+            &["/bin/sh", "-c", "echo \"$FOO|$CTX|$PWD\""],
+            ExecOptions::new()
+                .env("FOO", "bar")
+                .working_dir(&base)
+                .service_context("svc"),
+        )
+        .await
+        .unwrap()
+        .wait_output()
+        .await
+        .unwrap();
+    assert_eq!(out, format!("bar|svc|{base}\n"));
+    let e = w
+        .exec(
+            &["/bin/sh", "-c", "true"],
+            ExecOptions::new().working_dir(&format!("{base}/nope")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.api_code(), Some(500), "{e:?}");
+}
+
 async fn files_roundtrip(env: &mut impl Env) {
     let base = env.base();
     let w = env.w();
@@ -546,6 +624,8 @@ crate::both!(
     replan_applies_changes,
     exec_results_and_errors,
     exec_stdin,
+    exec_signal_and_streaming,
+    exec_environment_and_context,
     files_roundtrip,
     file_errors,
     push_pull_paths,
