@@ -365,15 +365,15 @@ async fn exec_signal_and_streaming(env: &mut impl Env) {
 
 async fn exec_environment_and_context(env: &mut impl Env) {
     env.mock_fn(&["/bin/sh"], |c| {
-        let svc = c.service_context.as_deref().map(|_| "ctx").unwrap_or("");
-        let foo = c.environment.get("FOO").cloned().unwrap_or_default();
-        let ctx = if svc.is_empty() {
-            String::new()
+        // The service context supplies CTX=svc, as the plan service below does.
+        let ctx = if c.service_context.is_some() {
+            "svc"
         } else {
-            "svc".to_string()
+            ""
         };
+        let var = c.environment.get("FOO").cloned().unwrap_or_default();
         let wd = c.working_dir.clone().unwrap_or_default();
-        MockResult::ok().stdout(format!("{foo}|{ctx}|{wd}\n"))
+        MockResult::ok().stdout(format!("{var}|{ctx}|{wd}\n"))
     });
     let base = env.base();
     let w = env.w();
