@@ -50,7 +50,31 @@ def diff_text(expected: bytes, actual: bytes, width: int = 160) -> str:
     )
 
 
-def compare_response(ex, resp, extra_masks=(), streaming: bool = False) -> list[str]:
+def sort_result_list(body: bytes) -> bytes:
+    """Go Pebble lists changes in map iteration order (random run to run): reorder the
+    elements of a JSON envelope's `result` array by their numeric "id", keeping each
+    element's exact bytes."""
+    import json
+
+    text = body.decode()
+    key = ',"result":['
+    start = text.find(key)
+    if start < 0 or not text.endswith("]}"):
+        return body
+    pos = start + len(key)
+    dec = json.JSONDecoder()
+    elems = []
+    while text[pos] != "]":
+        obj, end = dec.raw_decode(text, pos)
+        elems.append((int(obj.get("id", 0)) if isinstance(obj, dict) else 0, text[pos:end]))
+        pos = end + 1 if text[end] == "," else end
+    elems.sort(key=lambda e: e[0])
+    return (text[: start + len(key)] + ",".join(e[1] for e in elems) + text[pos:]).encode()
+
+
+def compare_response(
+    ex, resp, extra_masks=(), streaming: bool = False, unordered: bool = False
+) -> list[str]:
     """Differences between a recorded exchange `ex` and a replayed response."""
     problems = []
     if resp.status_line != ex.status_line:
@@ -62,6 +86,8 @@ def compare_response(ex, resp, extra_masks=(), streaming: bool = False) -> list[
     if exp_b and act_b:
         exp_body = exp_body.replace(exp_b.encode(), b"<BOUNDARY>")
         act_body = act_body.replace(act_b.encode(), b"<BOUNDARY>")
+    if unordered:
+        exp_body, act_body = sort_result_list(exp_body), sort_result_list(act_body)
     m_exp, m_act = mask(exp_body, list(extra_masks)), mask(act_body, list(extra_masks))
     body_varies = m_exp != exp_body
 
@@ -104,3 +130,11 @@ def compare_response(ex, resp, extra_masks=(), streaming: bool = False) -> list[
         if ex.chunks is not None and resp.chunks is not None and len(ex.chunks) != len(resp.chunks):
             problems.append(f"chunk count: expected {ex.chunks}, got {resp.chunks}")
     return problems
+
+
+def where(exc: BaseException) -> str:
+    """file:line of the innermost frame of an exception (for harness errors)."""
+    import traceback
+
+    tb = traceback.extract_tb(exc.__traceback__)
+    return f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"
