@@ -704,3 +704,24 @@ async fn layer_directory_is_loaded_and_errors_are_reported() {
         "cannot load plan: invalid layer filename: \"01-bad.yaml\" (must look like \"123-some-label.yaml\")"
     );
 }
+
+#[tokio::test]
+async fn service_failure_shutdown_exits_10() {
+    let mut d = TestDaemon::start().await;
+    d.add_layer(
+        "base",
+        "services:\n  fail:\n    override: replace\n    command: false\n    on-failure: shutdown\n",
+        false,
+    )
+    .await;
+    let r = d
+        .post("/v1/services", r#"{"action":"start","services":["fail"]}"#)
+        .await;
+    assert_eq!(r.status, 202);
+    let task = d.take_task();
+    let code = tokio::time::timeout(std::time::Duration::from_secs(20), task)
+        .await
+        .expect("daemon did not exit")
+        .unwrap();
+    assert_eq!(code, 10);
+}

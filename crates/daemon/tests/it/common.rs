@@ -104,6 +104,11 @@ impl TestDaemon {
         (code, dir)
     }
 
+    /// The serving task (resolves to the exit code when the daemon exits by itself).
+    pub fn take_task(&mut self) -> JoinHandle<i32> {
+        self.task.take().unwrap()
+    }
+
     pub async fn connect(&self) -> Conn {
         Conn::new(UnixStream::connect(&self.socket).await.unwrap())
     }
