@@ -6,7 +6,7 @@
 //! waiters ([`State::wait_change_ready`]) and the background persister watch.
 //!
 //! Creating a change: build it with [`ChangeBuilder`], then [`State::add_change`]; the
-//! [`TaskRunner`](runner::TaskRunner) runs its tasks (call `runner.ensure()` after adding).
+//! [`TaskRunner`] runs its tasks (call `runner.ensure()` after adding).
 
 pub mod change;
 pub mod persist;
