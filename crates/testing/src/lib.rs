@@ -250,6 +250,117 @@
 //! # });
 //! ```
 //!
+//! ## Introspect the plan, signal services
+//!
+//! ```
+//! use pebble_client::container::{Workload, ContainerError};
+//! use pebble_testing::{FakeContainer, ServiceEvent};
+//!
+//! async fn log_services(c: &impl Workload) -> Result<Vec<String>, ContainerError> {
+//!     c.replan().await?;
+//!     let plan = c.get_plan().await?;
+//!     Ok(plan.services.keys().map(|s| format!("Service: {s}")).collect())
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = FakeContainer::new().with_layer("web", "services:
+//!   nginx: {override: replace, command: nginx, startup: enabled}
+//!   redis: {override: replace, command: redis-server, startup: enabled}
+//! ").unwrap();
+//! assert_eq!(log_services(&fake).await.unwrap(), ["Service: nginx", "Service: redis"]);
+//! fake.send_signal("SIGHUP", &["nginx", "redis"]).await.unwrap();
+//! assert!(fake.service_events().contains(&ServiceEvent::Signalled {
+//!     service: "redis".into(), signal: "SIGHUP".into() }));
+//! // Services that are not running cannot be signalled.
+//! fake.stop(&["redis"]).await.unwrap();
+//! let err = fake.send_signal("SIGHUP", &["nginx", "redis"]).await.unwrap_err();
+//! assert_eq!(err.to_string(), r#"cannot send signal to "redis": service is not running"#);
+//! # });
+//! ```
+//!
+//! ## Exec with a timeout, output and warnings (pg_dump)
+//!
+//! ```
+//! use std::time::Duration;
+//! use pebble_client::container::{Workload, ContainerError, ExecOptions};
+//! use pebble_testing::{FakeContainer, MockResult};
+//!
+//! async fn backup(c: &impl Workload) -> Result<(String, Vec<String>), ContainerError> {
+//!     let process = c.exec(&["pg_dump", "mydb"],
+//!         ExecOptions::new().timeout(Duration::from_secs(5 * 60))).await?;
+//!     let (sql, warnings) = process.wait_output().await?;
+//!     let warnings = warnings.lines().map(|l| format!("pg_dump: {}", l.trim())).collect();
+//!     Ok((sql, warnings))
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = FakeContainer::new();
+//! fake.exec_mock(&["pg_dump"], MockResult::ok().stdout("CREATE TABLE t;\n").stderr("old server\n"));
+//! let (sql, warnings) = backup(&fake).await.unwrap();
+//! assert_eq!(sql, "CREATE TABLE t;\n");
+//! assert_eq!(warnings, ["pg_dump: old server"]);
+//! assert_eq!(fake.exec_history()[0].timeout, Some(Duration::from_secs(300)));
+//! // A command that runs past its timeout fails with a change error.
+//! fake.exec_mock(&["pg_dump"], MockResult::timeout());
+//! assert!(matches!(backup(&fake).await, Err(ContainerError::Change { .. })));
+//! # });
+//! ```
+//!
+//! ## Stdin from a file, stdout to a file
+//!
+//! ```
+//! use pebble_client::container::{Workload, ContainerError, ExecOptions};
+//! use pebble_testing::{FakeContainer, MockResult};
+//!
+//! async fn upper_file(c: &impl Workload, input: &std::path::Path, output: &std::path::Path)
+//!     -> Result<(), ContainerError>
+//! {
+//!     let mut process = c.exec(&["tr", "a-z", "A-Z"], ExecOptions::new()).await?;
+//!     let mut stdin = process.stdin.take().expect("stdin");
+//!     let mut stdout = process.stdout.take().expect("stdout");
+//!     let mut src = tokio::fs::File::open(input).await?;
+//!     let mut dst = tokio::fs::File::create(output).await?;
+//!     let feed = async move {
+//!         tokio::io::copy(&mut src, &mut stdin).await?;
+//!         tokio::io::AsyncWriteExt::shutdown(&mut stdin).await
+//!     };
+//!     let (fed, copied) = tokio::join!(feed, tokio::io::copy(&mut stdout, &mut dst));
+//!     fed?;
+//!     copied?;
+//!     process.wait().await
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = FakeContainer::new();
+//! fake.exec_handler(&["tr"], |call| MockResult::ok().stdout(call.stdin.to_ascii_uppercase()));
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("LICENSE.txt"), "apache license\n").unwrap();
+//! upper_file(&fake, &dir.path().join("LICENSE.txt"), &dir.path().join("output.txt")).await.unwrap();
+//! assert_eq!(std::fs::read_to_string(dir.path().join("output.txt")).unwrap(), "APACHE LICENSE\n");
+//! # });
+//! ```
+//!
+//! ## Send a signal to a running command
+//!
+//! ```
+//! use pebble_client::container::{Workload, ContainerError, ExecOptions};
+//! use pebble_testing::{FakeContainer, MockResult};
+//!
+//! async fn interrupt(c: &impl Workload) -> Result<(), ContainerError> {
+//!     let mut process = c.exec(&["sleep", "10"], ExecOptions::new()).await?;
+//!     process.send_signal("SIGTERM").await?;
+//!     process.wait().await
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = FakeContainer::new();
+//! fake.exec_mock(&["sleep"], MockResult::ok());
+//! let err = interrupt(&fake).await.unwrap_err();
+//! assert_eq!(err.as_exec().unwrap().exit_code, 143); // 128 + SIGTERM
+//! assert_eq!(err.to_string(), r#"non-zero exit code 143 executing ["sleep", "10"]"#);
+//! # });
+//! ```
+//!
 //! ## Test command execution (exec mocks and history)
 //!
 //! ```

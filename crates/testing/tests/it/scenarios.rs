@@ -599,6 +599,9 @@ async fn push_pull_paths(env: &mut impl Env) {
 
 async fn connection_errors(env: &mut impl Env) {
     assert!(env.w().can_connect().await);
+    let plan = env.w().get_plan().await.unwrap();
+    assert!(plan.services.is_empty() && plan.checks.is_empty());
+    assert!(env.w().get_services(&[]).await.unwrap().is_empty());
     env.disconnect();
     let w = env.w();
     assert!(!w.can_connect().await);
