@@ -262,9 +262,11 @@ impl Client {
                         )));
                     }
                     got_file = true;
-                    while let Some(chunk) = field.chunk().await.map_err(|e| {
-                        Error::Connection(format!("cannot read file content: {e}"))
-                    })? {
+                    while let Some(chunk) = field
+                        .chunk()
+                        .await
+                        .map_err(|e| Error::Connection(format!("cannot read file content: {e}")))?
+                    {
                         target
                             .write_all(&chunk)
                             .await

@@ -188,7 +188,10 @@ mod tests {
             &io::Error::from_raw_os_error(libc::EEXIST),
         )
         .wrap("cannot create directory");
-        assert_eq!(e.message, "cannot create directory: rename /a~ /a: file exists");
+        assert_eq!(
+            e.message,
+            "cannot create directory: rename /a~ /a: file exists"
+        );
         assert_eq!(e.kind, FileErrorKind::Generic);
     }
 

@@ -15,7 +15,10 @@ enum Token {
     Star,
     Any,
     Lit(char),
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 impl Token {
@@ -182,8 +185,8 @@ mod tests {
     #[test]
     fn bad_patterns_like_go() {
         for p in [
-            "[bad", "[]a]", "[-]", "[x-]", "[\\", "\\", "[a-b-c]", "[", "[^", "[^bc", "a[",
-            "[]", "*x[",
+            "[bad", "[]a]", "[-]", "[x-]", "[\\", "\\", "[a-b-c]", "[", "[^", "[^bc", "a[", "[]",
+            "*x[",
         ] {
             assert_eq!(go_match(p, "a"), Err(BadPattern), "pattern {p:?}");
         }

@@ -84,7 +84,10 @@ mod tests {
         assert_eq!(base("/"), "/");
         assert_eq!(base("//"), "/");
         assert_eq!(join("/", "/"), "/");
-        assert_eq!(join("/srv/golden/files", "a.txt"), "/srv/golden/files/a.txt");
+        assert_eq!(
+            join("/srv/golden/files", "a.txt"),
+            "/srv/golden/files/a.txt"
+        );
         assert_eq!(join("/srv/x", "x"), "/srv/x/x");
     }
 }

@@ -143,7 +143,10 @@ mod tests {
     #[test]
     fn rfc3339_seconds_only() {
         let s = rfc3339_secs(1_767_225_600);
-        assert!(s.starts_with("2026-01-01T") || s.starts_with("2025-12-31T"), "{s}");
+        assert!(
+            s.starts_with("2026-01-01T") || s.starts_with("2025-12-31T"),
+            "{s}"
+        );
         assert!(!s.contains('.'), "{s}");
     }
 
@@ -176,7 +179,11 @@ mod tests {
         assert_eq!(one[0].type_, "file");
         assert_eq!(one[0].name, "link");
         // A single non-matching entry gives an empty list.
-        assert!(list(&format!("{root}/link"), "*.x", false).unwrap().is_empty());
+        assert!(
+            list(&format!("{root}/link"), "*.x", false)
+                .unwrap()
+                .is_empty()
+        );
 
         let me = list(&format!("{root}/"), "", true).unwrap();
         assert_eq!(me[0].type_, "directory");
@@ -189,7 +196,10 @@ mod tests {
     #[test]
     fn list_errors_like_go() {
         let e = list("/not/existing/file/", "", false).unwrap_err();
-        assert_eq!(e.message, "stat /not/existing/file/: no such file or directory");
+        assert_eq!(
+            e.message,
+            "stat /not/existing/file/: no such file or directory"
+        );
         assert_eq!(e.kind, FileErrorKind::NotFound);
         let e = list("/", "[bad", false).unwrap_err();
         assert_eq!(e.message, "syntax error in pattern");

@@ -132,12 +132,15 @@ pub fn parse_media_type(v: &str) -> Result<(String, HashMap<String, String>), St
             return Err("mime: invalid media parameter".to_string());
         }
         let key = after[..klen].to_ascii_lowercase();
-        let Some(after) = after[klen..].trim_start_matches([' ', '\t']).strip_prefix('=') else {
+        let Some(after) = after[klen..]
+            .trim_start_matches([' ', '\t'])
+            .strip_prefix('=')
+        else {
             return Err("mime: invalid media parameter".to_string());
         };
         let after = after.trim_start_matches([' ', '\t']);
-        let (value, remaining) = consume_value(after)
-            .ok_or_else(|| "mime: invalid media parameter".to_string())?;
+        let (value, remaining) =
+            consume_value(after).ok_or_else(|| "mime: invalid media parameter".to_string())?;
         if params.insert(key, value).is_some() {
             return Err("mime: duplicate parameter name".to_string());
         }
@@ -253,9 +256,7 @@ pub fn handle_get(query: &str, accept: Option<&str>) -> FilesReply {
             }
             let itself = first("itself");
             if !matches!(itself.as_str(), "" | "true" | "false") {
-                return FilesReply::bad_request(
-                    "itself parameter must be \"true\" or \"false\"",
-                );
+                return FilesReply::bad_request("itself parameter must be \"true\" or \"false\"");
             }
             if !gopath::is_abs(&path) {
                 return FilesReply::bad_request(format!(
@@ -391,7 +392,10 @@ mod tests {
         assert!(parse_media_type("").is_err());
         assert!(parse_media_type("text/plain;").is_ok());
         assert!(parse_media_type("a/b; x").is_err());
-        assert_eq!(parse_media_type("Application/JSON").unwrap().0, "application/json");
+        assert_eq!(
+            parse_media_type("Application/JSON").unwrap().0,
+            "application/json"
+        );
     }
 
     #[test]
@@ -487,22 +491,31 @@ mod tests {
         assert_eq!(st, 200);
         assert_eq!(
             body,
-            format!(r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{w}"}}]}}"#)
+            format!(
+                r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{w}"}}]}}"#
+            )
         );
         assert_eq!(std::fs::read_to_string(&w).unwrap(), "written by golden\n");
 
         let (_, body) = post(
             &ct,
-            &push_body(r#"{"action":"write","files":[{"path":"rel.txt"}]}"#, &[("rel.txt", "x\n")]),
+            &push_body(
+                r#"{"action":"write","files":[{"path":"rel.txt"}]}"#,
+                &[("rel.txt", "x\n")],
+            ),
         )
         .await;
-        assert!(body.contains(r#""message":"paths must be absolute, got \"rel.txt\"","kind":"generic-file-error""#));
+        assert!(body.contains(
+            r#""message":"paths must be absolute, got \"rel.txt\"","kind":"generic-file-error""#
+        ));
 
         let bp = p("badperm.txt");
         let (_, body) = post(
             &ct,
             &push_body(
-                &format!(r#"{{"action":"write","files":[{{"path":"{bp}","permissions":"1000"}}]}}"#),
+                &format!(
+                    r#"{{"action":"write","files":[{{"path":"{bp}","permissions":"1000"}}]}}"#
+                ),
                 &[(&bp, "x\n")],
             ),
         )
@@ -546,7 +559,11 @@ mod tests {
         let (st, body) = post("text/plain", "x").await;
         assert_eq!(st, 400);
         assert!(body.contains(r#"invalid media type \"text/plain\""#));
-        let (_, body) = post("application/json", r#"{"action":"write","files":[{"path":"/x"}]}"#).await;
+        let (_, body) = post(
+            "application/json",
+            r#"{"action":"write","files":[{"path":"/x"}]}"#,
+        )
+        .await;
         assert!(body.contains(r#"must use multipart with \"write\" action"#));
         let (_, body) = post("application/json", r#"{"action":"bogus"}"#).await;
         assert!(body.contains(r#"invalid action \"bogus\""#));
@@ -562,7 +579,9 @@ mod tests {
         assert_eq!(st, 200);
         assert_eq!(
             body,
-            format!(r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{nd}"}}]}}"#)
+            format!(
+                r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{nd}"}}]}}"#
+            )
         );
         let (_, body) = post("application/json", &req).await;
         assert!(body.contains(&format!(
@@ -572,7 +591,9 @@ mod tests {
         let (_, body) = post("application/json", &req).await;
         assert_eq!(
             body,
-            format!(r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{nd}"}},{{"path":"{nd}","error":{{"message":"remove {nd}: no such file or directory","kind":"not-found"}}}}]}}"#)
+            format!(
+                r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{nd}"}},{{"path":"{nd}","error":{{"message":"remove {nd}: no such file or directory","kind":"not-found"}}}}]}}"#
+            )
         );
     }
 }

@@ -371,7 +371,10 @@ mod tests {
         fs::write(d.path().join("f"), "x").unwrap();
         remove_path(&item(p("f"), false)).unwrap();
         let e = remove_path(&item(p("ne"), false)).unwrap_err();
-        assert_eq!(e.message, format!("remove {}: directory not empty", p("ne")));
+        assert_eq!(
+            e.message,
+            format!("remove {}: directory not empty", p("ne"))
+        );
         let e = remove_path(&item(p("missing"), false)).unwrap_err();
         assert_eq!(
             e.message,
@@ -406,7 +409,11 @@ mod tests {
         let e = prepare_write(&item(p("no/parent/f.txt"), false, "")).unwrap_err();
         let prefix = format!("open {}.", p("no/parent/f.txt"));
         assert!(e.message.starts_with(&prefix), "{}", e.message);
-        assert!(e.message.ends_with("~: no such file or directory"), "{}", e.message);
+        assert!(
+            e.message.ends_with("~: no such file or directory"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.kind, FileErrorKind::NotFound);
 
         let mut f = prepare_write(&item(p("np/q/f.txt"), true, "600")).unwrap();

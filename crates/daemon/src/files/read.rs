@@ -181,7 +181,11 @@ mod tests {
         fs::write(&a, "A\n").unwrap();
         let a = a.to_str().unwrap().to_string();
         let missing = format!("{}/missing.txt", d.path().display());
-        let body = collect(vec![missing.clone(), a.clone(), "rel".into()], &random_boundary()).await;
+        let body = collect(
+            vec![missing.clone(), a.clone(), "rel".into()],
+            &random_boundary(),
+        )
+        .await;
         let text = String::from_utf8(body).unwrap();
         assert!(text.contains(&format!(
             "{{\"path\":\"{missing}\",\"error\":{{\"message\":\"stat {missing}: no such file or directory\",\"kind\":\"not-found\"}}}},{{\"path\":\"{a}\"}},{{\"path\":\"rel\",\"error\":{{\"message\":\"paths must be absolute, got \\\"rel\\\"\",\"kind\":\"generic-file-error\"}}}}"

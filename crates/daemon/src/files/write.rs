@@ -198,11 +198,8 @@ where
             let error = match outcomes.get(&f.path) {
                 Some(outcome) => outcome.as_ref().map(FileError::to_result),
                 None => Some(
-                    FileError::generic(format!(
-                        "no file content for path {}",
-                        go_quote(&f.path)
-                    ))
-                    .to_result(),
+                    FileError::generic(format!("no file content for path {}", go_quote(&f.path)))
+                        .to_result(),
                 ),
             };
             FileResult {

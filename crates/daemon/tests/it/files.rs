@@ -216,8 +216,13 @@ async fn list_exchanges_match_golden() {
         )
     );
     // The path appears exactly as sent, trailing slash included.
-    let r = d.get("/v1/files?action=list&path=/not/existing/file/").await;
-    assert!(r.text().contains("stat /not/existing/file/: no such file or directory"));
+    let r = d
+        .get("/v1/files?action=list&path=/not/existing/file/")
+        .await;
+    assert!(
+        r.text()
+            .contains("stat /not/existing/file/: no such file or directory")
+    );
 
     let r = d.get("/v1/files?action=list&path=relative/x").await;
     assert_eq!(r.status, 400);
@@ -244,9 +249,7 @@ async fn list_exchanges_match_golden() {
         )
     );
 
-    let r = d
-        .get(&format!("/v1/files?action=bogus&path={dir}"))
-        .await;
+    let r = d.get(&format!("/v1/files?action=bogus&path={dir}")).await;
     assert_eq!(
         (r.status, r.text().as_str()),
         (
@@ -256,7 +259,10 @@ async fn list_exchanges_match_golden() {
     );
 
     let r = d.get("/v1/files?action=list&path=/&itself=true").await;
-    assert!(r.text().contains(r#""path":"/","name":"/","type":"directory""#));
+    assert!(
+        r.text()
+            .contains(r#""path":"/","name":"/","type":"directory""#)
+    );
 }
 
 #[tokio::test]
@@ -267,7 +273,10 @@ async fn read_exchanges_match_golden() {
 
     let r = read_files(&d, &format!("path={dir}/hello.txt")).await;
     assert_eq!(r.status, 200);
-    let expected = golden("--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/hello.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nhello, golden world\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/hello.txt\"}]}\n\r\n--BOUNDARY--\r\n", &dir);
+    let expected = golden(
+        "--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/hello.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nhello, golden world\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/hello.txt\"}]}\n\r\n--BOUNDARY--\r\n",
+        &dir,
+    );
     assert_eq!(unbound(&r), expected);
     // Small answers are framed with Content-Length, like Go's buffered writer.
     assert_eq!(
@@ -276,19 +285,31 @@ async fn read_exchanges_match_golden() {
     );
 
     let r = read_files(&d, &format!("path={dir}/hello.txt&path={dir}/a.txt")).await;
-    let expected = golden("--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/hello.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nhello, golden world\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/a.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nA\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/hello.txt\"},{\"path\":\"/srv/golden/files/a.txt\"}]}\n\r\n--BOUNDARY--\r\n", &dir);
+    let expected = golden(
+        "--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/hello.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nhello, golden world\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/a.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nA\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/hello.txt\"},{\"path\":\"/srv/golden/files/a.txt\"}]}\n\r\n--BOUNDARY--\r\n",
+        &dir,
+    );
     assert_eq!(unbound(&r), expected);
 
     let r = read_files(&d, &format!("path={dir}/missing.txt")).await;
-    let expected = golden("--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/missing.txt\",\"error\":{\"message\":\"stat /srv/golden/files/missing.txt: no such file or directory\",\"kind\":\"not-found\"}}]}\n\r\n--BOUNDARY--\r\n", &dir);
+    let expected = golden(
+        "--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/missing.txt\",\"error\":{\"message\":\"stat /srv/golden/files/missing.txt: no such file or directory\",\"kind\":\"not-found\"}}]}\n\r\n--BOUNDARY--\r\n",
+        &dir,
+    );
     assert_eq!((r.status, unbound(&r)), (200, expected));
 
     let r = read_files(&d, &format!("path={dir}/sub")).await;
-    let expected = golden("--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/sub\",\"error\":{\"message\":\"can only read a regular file: \\\"/srv/golden/files/sub\\\"\",\"kind\":\"generic-file-error\"}}]}\n\r\n--BOUNDARY--\r\n", &dir);
+    let expected = golden(
+        "--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/sub\",\"error\":{\"message\":\"can only read a regular file: \\\"/srv/golden/files/sub\\\"\",\"kind\":\"generic-file-error\"}}]}\n\r\n--BOUNDARY--\r\n",
+        &dir,
+    );
     assert_eq!(unbound(&r), expected);
 
     let r = read_files(&d, &format!("path={dir}/missing.txt&path={dir}/a.txt")).await;
-    let expected = golden("--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/a.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nA\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/missing.txt\",\"error\":{\"message\":\"stat /srv/golden/files/missing.txt: no such file or directory\",\"kind\":\"not-found\"}},{\"path\":\"/srv/golden/files/a.txt\"}]}\n\r\n--BOUNDARY--\r\n", &dir);
+    let expected = golden(
+        "--BOUNDARY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/srv/golden/files/a.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nA\n\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n{\"type\":\"sync\",\"status-code\":200,\"status\":\"OK\",\"result\":[{\"path\":\"/srv/golden/files/missing.txt\",\"error\":{\"message\":\"stat /srv/golden/files/missing.txt: no such file or directory\",\"kind\":\"not-found\"}},{\"path\":\"/srv/golden/files/a.txt\"}]}\n\r\n--BOUNDARY--\r\n",
+        &dir,
+    );
     assert_eq!(unbound(&r), expected);
 
     let r = d
@@ -314,40 +335,104 @@ async fn make_dirs_and_remove_exchanges_match_golden() {
 
     let req = j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/newdir"}]}"#);
     let r = post_json(&d, &req).await;
-    assert_eq!((r.status, r.text()), (200, sync_ok(&[&format!("{dir}/newdir")])));
+    assert_eq!(
+        (r.status, r.text()),
+        (200, sync_ok(&[&format!("{dir}/newdir")]))
+    );
     let r = post_json(&d, &req).await;
-    assert_eq!(r.text(), j(r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/newdir","error":{"message":"mkdir /srv/golden/files/newdir: file exists","kind":"generic-file-error"}}]}"#));
+    assert_eq!(
+        r.text(),
+        j(
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/newdir","error":{"message":"mkdir /srv/golden/files/newdir: file exists","kind":"generic-file-error"}}]}"#
+        )
+    );
     let r = post_json(&d, &j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/newdir","make-parents":true}]}"#)).await;
     assert_eq!(r.text(), sync_ok(&[&format!("{dir}/newdir")]));
-    let r = post_json(&d, &j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/no/such/parent"}]}"#)).await;
-    assert_eq!(r.text(), j(r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/no/such/parent","error":{"message":"mkdir /srv/golden/files/no/such/parent.mkdir-new: no such file or directory","kind":"not-found"}}]}"#));
+    let r = post_json(
+        &d,
+        &j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/no/such/parent"}]}"#),
+    )
+    .await;
+    assert_eq!(
+        r.text(),
+        j(
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/no/such/parent","error":{"message":"mkdir /srv/golden/files/no/such/parent.mkdir-new: no such file or directory","kind":"not-found"}}]}"#
+        )
+    );
     let r = post_json(&d, &j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/p1/p2","make-parents":true,"permissions":"700"}]}"#)).await;
     assert_eq!(r.text(), sync_ok(&[&format!("{dir}/p1/p2")]));
     let r = post_json(&d, r#"{"action":"make-dirs","dirs":[{"path":"rel/dir"}]}"#).await;
-    assert_eq!(r.text(), r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"rel/dir","error":{"message":"paths must be absolute, got \"rel/dir\"","kind":"generic-file-error"}}]}"#);
+    assert_eq!(
+        r.text(),
+        r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"rel/dir","error":{"message":"paths must be absolute, got \"rel/dir\"","kind":"generic-file-error"}}]}"#
+    );
     let r = post_json(&d, &j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/bp","permissions":"1000"}]}"#)).await;
-    assert_eq!(r.text(), j(r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/bp","error":{"message":"permissions must be a 3-digit octal string, got \"1000\"","kind":"generic-file-error"}}]}"#));
-    let r = post_json(&d, &j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/hello.txt"}]}"#)).await;
-    assert_eq!(r.text(), j(r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/hello.txt","error":{"message":"mkdir /srv/golden/files/hello.txt: not a directory","kind":"generic-file-error"}}]}"#));
+    assert_eq!(
+        r.text(),
+        j(
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/bp","error":{"message":"permissions must be a 3-digit octal string, got \"1000\"","kind":"generic-file-error"}}]}"#
+        )
+    );
+    let r = post_json(
+        &d,
+        &j(r#"{"action":"make-dirs","dirs":[{"path":"/srv/golden/files/hello.txt"}]}"#),
+    )
+    .await;
+    assert_eq!(
+        r.text(),
+        j(
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/hello.txt","error":{"message":"mkdir /srv/golden/files/hello.txt: not a directory","kind":"generic-file-error"}}]}"#
+        )
+    );
     // Parents made with make-parents get the same mode (golden 24).
     let r = d
         .get(&format!("/v1/files?action=list&path={dir}/p1&itself=true"))
         .await;
-    assert!(r.text().contains(r#""type":"directory","permissions":"700""#), "{}", r.text());
+    assert!(
+        r.text()
+            .contains(r#""type":"directory","permissions":"700""#),
+        "{}",
+        r.text()
+    );
 
-    let r = post_json(&d, &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/removeme.txt"}]}"#)).await;
+    let r = post_json(
+        &d,
+        &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/removeme.txt"}]}"#),
+    )
+    .await;
     assert_eq!(r.text(), sync_ok(&[&format!("{dir}/removeme.txt")]));
-    let r = post_json(&d, &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/nonempty"}]}"#)).await;
-    assert_eq!(r.text(), j(r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/nonempty","error":{"message":"remove /srv/golden/files/nonempty: directory not empty","kind":"generic-file-error"}}]}"#));
-    let r = post_json(&d, &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/missing.txt"}]}"#)).await;
-    assert_eq!(r.text(), j(r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/missing.txt","error":{"message":"remove /srv/golden/files/missing.txt: no such file or directory","kind":"not-found"}}]}"#));
+    let r = post_json(
+        &d,
+        &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/nonempty"}]}"#),
+    )
+    .await;
+    assert_eq!(
+        r.text(),
+        j(
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/nonempty","error":{"message":"remove /srv/golden/files/nonempty: directory not empty","kind":"generic-file-error"}}]}"#
+        )
+    );
+    let r = post_json(
+        &d,
+        &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/missing.txt"}]}"#),
+    )
+    .await;
+    assert_eq!(
+        r.text(),
+        j(
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/missing.txt","error":{"message":"remove /srv/golden/files/missing.txt: no such file or directory","kind":"not-found"}}]}"#
+        )
+    );
     let r = post_json(&d, &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/nonempty","recursive":true}]}"#)).await;
     assert_eq!(r.text(), sync_ok(&[&format!("{dir}/nonempty")]));
     assert!(!Path::new(&format!("{dir}/nonempty")).exists());
     let r = post_json(&d, &j(r#"{"action":"remove","paths":[{"path":"/srv/golden/files/missing","recursive":true}]}"#)).await;
     assert_eq!(r.text(), sync_ok(&[&format!("{dir}/missing")]));
     let r = post_json(&d, r#"{"action":"remove","paths":[{"path":"relative"}]}"#).await;
-    assert_eq!(r.text(), r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"relative","error":{"message":"paths must be absolute, got \"relative\"","kind":"generic-file-error"}}]}"#);
+    assert_eq!(
+        r.text(),
+        r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"relative","error":{"message":"paths must be absolute, got \"relative\"","kind":"generic-file-error"}}]}"#
+    );
     let r = post_json(&d, r#"{"action":"bogus"}"#).await;
     assert_eq!(
         (r.status, r.text().as_str()),
@@ -368,44 +453,79 @@ async fn write_exchanges_match_golden() {
 
     let w = format!("{dir}/written.txt");
     let body = push_body(
-        &j(r#"{"action":"write","files":[{"path":"/srv/golden/files/written.txt","permissions":"600"}]}"#),
+        &j(
+            r#"{"action":"write","files":[{"path":"/srv/golden/files/written.txt","permissions":"600"}]}"#,
+        ),
         &[(&w, "written by golden\n")],
     );
     let r = post_multipart(&d, &ct, body.as_bytes(), 100).await;
     assert_eq!((r.status, r.text()), (200, sync_ok(&[&w])));
     let r = d.get(&format!("/v1/files?action=list&path={w}")).await;
-    assert!(r.text().contains(r#""name":"written.txt","type":"file","size":18,"permissions":"600""#));
+    assert!(
+        r.text()
+            .contains(r#""name":"written.txt","type":"file","size":18,"permissions":"600""#)
+    );
     assert_eq!(std::fs::read_to_string(&w).unwrap(), "written by golden\n");
 
-    let body = push_body(r#"{"action":"write","files":[{"path":"rel.txt"}]}"#, &[("rel.txt", "x\n")]);
+    let body = push_body(
+        r#"{"action":"write","files":[{"path":"rel.txt"}]}"#,
+        &[("rel.txt", "x\n")],
+    );
     let r = post_multipart(&d, &ct, body.as_bytes(), 8192).await;
-    assert_eq!(r.text(), r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"rel.txt","error":{"message":"paths must be absolute, got \"rel.txt\"","kind":"generic-file-error"}}]}"#);
+    assert_eq!(
+        r.text(),
+        r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"rel.txt","error":{"message":"paths must be absolute, got \"rel.txt\"","kind":"generic-file-error"}}]}"#
+    );
 
     let bp = format!("{dir}/badperm.txt");
     let body = push_body(
-        &j(r#"{"action":"write","files":[{"path":"/srv/golden/files/badperm.txt","permissions":"1000"}]}"#),
+        &j(
+            r#"{"action":"write","files":[{"path":"/srv/golden/files/badperm.txt","permissions":"1000"}]}"#,
+        ),
         &[(&bp, "x\n")],
     );
     let r = post_multipart(&d, &ct, body.as_bytes(), 8192).await;
-    assert_eq!(r.text(), j(r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/badperm.txt","error":{"message":"permissions must be a 3-digit octal string, got \"1000\"","kind":"generic-file-error"}}]}"#));
+    assert_eq!(
+        r.text(),
+        j(
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[{"path":"/srv/golden/files/badperm.txt","error":{"message":"permissions must be a 3-digit octal string, got \"1000\"","kind":"generic-file-error"}}]}"#
+        )
+    );
     assert!(!Path::new(&bp).exists());
 
     let np = format!("{dir}/no/parent/f.txt");
-    let body = push_body(&format!(r#"{{"action":"write","files":[{{"path":"{np}"}}]}}"#), &[(&np, "x\n")]);
+    let body = push_body(
+        &format!(r#"{{"action":"write","files":[{{"path":"{np}"}}]}}"#),
+        &[(&np, "x\n")],
+    );
     let r = post_multipart(&d, &ct, body.as_bytes(), 8192).await;
     let t = r.text();
-    let prefix = format!(r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{np}","error":{{"message":"open {np}."#);
+    let prefix = format!(
+        r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{np}","error":{{"message":"open {np}."#
+    );
     assert!(t.starts_with(&prefix), "{t}");
-    assert!(t.ends_with(r#"~: no such file or directory","kind":"not-found"}}]}"#), "{t}");
+    assert!(
+        t.ends_with(r#"~: no such file or directory","kind":"not-found"}}]}"#),
+        "{t}"
+    );
     let digits = &t[prefix.len()..t.find("~:").unwrap()];
-    assert!(!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()), "{digits}");
+    assert!(
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+        "{digits}"
+    );
 
     let mp = format!("{dir}/newparent/f.txt");
-    let body = push_body(&format!(r#"{{"action":"write","files":[{{"path":"{mp}","make-dirs":true}}]}}"#), &[(&mp, "x\n")]);
+    let body = push_body(
+        &format!(r#"{{"action":"write","files":[{{"path":"{mp}","make-dirs":true}}]}}"#),
+        &[(&mp, "x\n")],
+    );
     let r = post_multipart(&d, &ct, body.as_bytes(), 8192).await;
     assert_eq!(r.text(), sync_ok(&[&mp]));
     assert_eq!(
-        std::fs::metadata(format!("{dir}/newparent")).unwrap().mode() & 0o777,
+        std::fs::metadata(format!("{dir}/newparent"))
+            .unwrap()
+            .mode()
+            & 0o777,
         0o755
     );
 
@@ -417,7 +537,12 @@ async fn write_exchanges_match_golden() {
     let r = post_multipart(&d, &ct, body.as_bytes(), 8192).await;
     let t = r.text();
     assert!(t.starts_with(&format!(r#"{{"type":"sync","status-code":200,"status":"OK","result":[{{"path":"{w1}"}},{{"path":"{sub}","error":{{"message":"rename {sub}."#)), "{t}");
-    assert!(t.ends_with(&format!(r#"~ {sub}: file exists","kind":"generic-file-error"}}}}]}}"#)), "{t}");
+    assert!(
+        t.ends_with(&format!(
+            r#"~ {sub}: file exists","kind":"generic-file-error"}}}}]}}"#
+        )),
+        "{t}"
+    );
     assert_eq!(std::fs::read_to_string(&w1).unwrap(), "1\n");
     // No temporary file is left behind by any failed write.
     let leftovers: Vec<String> = std::fs::read_dir(&dir)
@@ -427,7 +552,11 @@ async fn write_exchanges_match_golden() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    let r = post_json(&d, &j(r#"{"action":"write","files":[{"path":"/srv/golden/files/j.txt"}]}"#)).await;
+    let r = post_json(
+        &d,
+        &j(r#"{"action":"write","files":[{"path":"/srv/golden/files/j.txt"}]}"#),
+    )
+    .await;
     assert_eq!(
         (r.status, r.text().as_str()),
         (
@@ -435,7 +564,13 @@ async fn write_exchanges_match_golden() {
             r#"{"type":"error","status-code":400,"status":"Bad Request","result":{"message":"must use multipart with \"write\" action"}}"#
         )
     );
-    let r = post_multipart(&d, "multipart/form-data; boundary=short", b"--short\r\n", 8192).await;
+    let r = post_multipart(
+        &d,
+        "multipart/form-data; boundary=short",
+        b"--short\r\n",
+        8192,
+    )
+    .await;
     assert_eq!(
         (r.status, r.text().as_str()),
         (
@@ -453,14 +588,28 @@ async fn write_exchanges_match_golden() {
     );
     // ops quotes the boundary.
     let q = format!("{dir}/quoted.txt");
-    let body = push_body(&format!(r#"{{"action":"write","files":[{{"path":"{q}"}}]}}"#), &[(&q, "q")]);
-    let r = post_multipart(&d, &format!("multipart/form-data; boundary=\"{B}\""), body.as_bytes(), 8192).await;
+    let body = push_body(
+        &format!(r#"{{"action":"write","files":[{{"path":"{q}"}}]}}"#),
+        &[(&q, "q")],
+    );
+    let r = post_multipart(
+        &d,
+        &format!("multipart/form-data; boundary=\"{B}\""),
+        body.as_bytes(),
+        8192,
+    )
+    .await;
     assert_eq!(r.text(), sync_ok(&[&q]));
     // A part for a path not in the metadata aborts the request.
-    let body = push_body(&format!(r#"{{"action":"write","files":[{{"path":"{q}"}}]}}"#), &[(&format!("{dir}/other"), "o")]);
+    let body = push_body(
+        &format!(r#"{{"action":"write","files":[{{"path":"{q}"}}]}}"#),
+        &[(&format!("{dir}/other"), "o")],
+    );
     let r = post_multipart(&d, &ct, body.as_bytes(), 8192).await;
     assert_eq!(r.status, 400);
-    assert!(r.text().contains(&format!(r#""message":"no metadata for path \"{dir}/other\"""#)));
+    assert!(r.text().contains(&format!(
+        r#""message":"no metadata for path \"{dir}/other\"""#
+    )));
 }
 
 #[tokio::test]
@@ -472,7 +621,9 @@ async fn large_files_stream_both_ways_through_the_client() {
     std::fs::create_dir(&dir).unwrap();
     // 40 MiB of a non-repeating-per-chunk pattern.
     let len = 40 << 20;
-    let data: Vec<u8> = (0..len).map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..len)
+        .map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let target = format!("{}/sub/big.bin", dir.display());
     let opts = pebble_client::PushOptions {
         path: target.clone(),
@@ -515,7 +666,10 @@ async fn large_files_stream_both_ways_through_the_client() {
         })
         .await
         .unwrap_err();
-    assert_eq!(e.to_string(), format!("mkdir {}/sub: file exists", dir.display()));
+    assert_eq!(
+        e.to_string(),
+        format!("mkdir {}/sub: file exists", dir.display())
+    );
     let list = client
         .list_files(&pebble_client::ListFilesOptions {
             path: format!("{}/sub", dir.display()),
