@@ -16,6 +16,9 @@ use std::time::Instant;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
+/// How often old changes are pruned.
+pub const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Default `$PEBBLE`.
 pub const DEFAULT_PEBBLE_DIR: &str = "/var/lib/pebble/default";
 
@@ -150,6 +153,21 @@ pub async fn serve_with(
 
     // Resume changes left pending by a previous run.
     daemon.runner().ensure();
+    let pruner = {
+        let state = daemon.state().clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PRUNE_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                state.prune(
+                    jiff::Timestamp::now(),
+                    jiff::SignedDuration::from_hours(24 * 7),
+                    1000,
+                );
+            }
+        })
+    };
     if autostart {
         let d = daemon.clone();
         tokio::spawn(async move { autostart_default_services(&d).await });
@@ -167,6 +185,7 @@ pub async fn serve_with(
         "Shutting down daemon",
     );
     daemon.stop_running_services().await;
+    pruner.abort();
     let _ = stop_tx.send(true);
     let _ = unix_task.await;
     if let Some(t) = tcp_task {

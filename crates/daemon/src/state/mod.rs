@@ -359,6 +359,43 @@ impl State {
         });
     }
 
+    /// Prune old changes: ready changes ready for more than `max_age`, the oldest ready changes
+    /// beyond `max_ready`, and unready changes without tasks older than `max_age` are deleted
+    /// with their tasks. Returns the number of changes deleted.
+    pub fn prune(&self, now: Timestamp, max_age: jiff::SignedDuration, max_ready: usize) -> usize {
+        self.modify(|d| {
+            let cutoff = now - max_age;
+            let mut doomed: Vec<u64> = Vec::new();
+            let mut ready: Vec<(Timestamp, u64)> = Vec::new();
+            for c in d.changes.values() {
+                let status = d.change_status(c);
+                if status.is_ready() {
+                    let t = c.ready_time.unwrap_or(c.spawn_time);
+                    if t < cutoff {
+                        doomed.push(c.id);
+                    } else {
+                        ready.push((t, c.id));
+                    }
+                } else if c.task_ids.is_empty() && c.spawn_time < cutoff {
+                    doomed.push(c.id);
+                }
+            }
+            if ready.len() > max_ready {
+                ready.sort();
+                let excess = ready.len() - max_ready;
+                doomed.extend(ready.iter().take(excess).map(|(_, id)| *id));
+            }
+            for id in &doomed {
+                if let Some(c) = d.changes.remove(id) {
+                    for t in c.task_ids {
+                        d.tasks.remove(&t);
+                    }
+                }
+            }
+            doomed.len()
+        })
+    }
+
     /// Hand out the next notice id.
     pub fn next_notice_id(&self) -> u64 {
         self.modify(|d| {
@@ -623,6 +660,27 @@ mod tests {
             *seen.lock().unwrap(),
             vec![(1, Status::Do), (1, Status::Done)]
         );
+    }
+
+    #[test]
+    fn prune_drops_old_and_excess_ready_changes() {
+        let state = State::in_memory();
+        for _ in 0..5 {
+            let mut b = ChangeBuilder::new("replan", "Replan - no services");
+            b.set_status(Status::Done);
+            state.add_change(b);
+        }
+        let mut b = ChangeBuilder::new("start", "Start service \"a\"");
+        b.add_task("start", "Start service \"a\"");
+        state.add_change(b);
+        let week = jiff::SignedDuration::from_hours(24 * 7);
+        assert_eq!(state.prune(Timestamp::now(), week, 3), 2);
+        assert_eq!(state.lock().changes.len(), 4);
+        let later = Timestamp::now() + jiff::SignedDuration::from_hours(24 * 8);
+        assert_eq!(state.prune(later, week, 1000), 3);
+        // The unready change with a task is kept, with its task.
+        assert_eq!(state.lock().changes.len(), 1);
+        assert_eq!(state.lock().tasks.len(), 1);
     }
 
     #[test]
