@@ -391,6 +391,17 @@ impl Req {
 
     /// Read the whole body, up to `limit` bytes. Errors are ready-made 400 responses.
     pub async fn read_body(&mut self, limit: usize) -> Result<Bytes, Resp> {
+        let declared = self
+            .request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(envelope::bad_request(format!(
+                "cannot read request body: body larger than {limit} bytes"
+            )));
+        }
         let body = self.request.body_mut();
         match Limited::new(body, limit).collect().await {
             Ok(c) => Ok(c.to_bytes()),
