@@ -1,4 +1,5 @@
-//! A real pebble-rs daemon for tests, run in-process on a temporary directory.
+//! A real pebble-rs daemon for tests, run in-process (or as a child process) on a temporary
+//! directory.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -26,6 +27,7 @@ pub struct DaemonFixture {
     socket: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    child: Option<std::process::Child>,
 }
 
 impl std::fmt::Debug for DaemonFixture {
@@ -106,7 +108,66 @@ impl DaemonFixture {
             socket,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
+            child: None,
         })
+    }
+
+    /// Starts the `pebble` binary at `binary` as a child process (`pebble run --hold` with
+    /// `$PEBBLE` set to a temporary directory holding `files` in `layers/`), and waits until its
+    /// API answers. Dropping the fixture sends `SIGTERM` and waits for the process.
+    pub fn spawn_binary(
+        binary: impl AsRef<Path>,
+        files: &[(&str, &str)],
+    ) -> Result<Self, FixtureError> {
+        let dir = tempfile::Builder::new()
+            .prefix("pebble-fixture-")
+            .tempdir()?;
+        std::fs::create_dir_all(dir.path().join("layers"))?;
+        for (name, yaml) in files {
+            std::fs::write(dir.path().join("layers").join(name), yaml)?;
+        }
+        let socket = dir.path().join(".pebble.socket");
+        let child = std::process::Command::new(binary.as_ref())
+            .args(["run", "--hold"])
+            .env("PEBBLE", dir.path())
+            .env_remove("PEBBLE_SOCKET")
+            .stdin(std::process::Stdio::null())
+            .spawn()?;
+        let mut fixture = DaemonFixture {
+            dir,
+            socket,
+            shutdown: None,
+            thread: None,
+            child: Some(child),
+        };
+        // Wait (bounded) for the API to answer: poll the condition, not a fixed delay.
+        let client = pebble_client::Client::new(&fixture.socket);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let ready = rt.block_on(async {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            while tokio::time::Instant::now() < deadline {
+                if client.system_info().await.is_ok() {
+                    return true;
+                }
+                if let Some(c) = fixture.child.as_mut()
+                    && let Ok(Some(_)) = c.try_wait()
+                {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            false
+        });
+        if !ready {
+            return Err(FixtureError::Daemon(format!(
+                "{} did not start serving {}",
+                binary.as_ref().display(),
+                fixture.socket.display()
+            )));
+        }
+        Ok(fixture)
     }
 
     /// A [`Container`] connected to the daemon.
@@ -127,6 +188,14 @@ impl DaemonFixture {
 
 impl Drop for DaemonFixture {
     fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: `kill` has no memory-safety preconditions; the pid is our own child,
+            // not yet waited for.
+            unsafe {
+                libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let _ = c.wait();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -259,20 +259,3 @@ async fn rockcraft_layers() {
     std::fs::write(&p, "name: x\n").unwrap();
     assert!(layer_from_rockcraft(&p).is_err());
 }
-
-#[tokio::test]
-async fn fixture_stops_cleanly() {
-    let fixture = pebble_testing::DaemonFixture::start_with_layers(&[(
-        "001-base.yaml",
-        "services:\n  s: {override: replace, command: sleep 1000, startup: enabled}\n",
-    )])
-    .unwrap();
-    let c = fixture.container();
-    assert_eq!(c.get_plan().await.unwrap().services.len(), 1);
-    c.autostart().await.unwrap();
-    assert!(c.get_service("s").await.unwrap().is_running());
-    let socket = fixture.socket().to_path_buf();
-    drop(fixture);
-    assert!(!socket.exists());
-    assert!(!c.can_connect().await);
-}

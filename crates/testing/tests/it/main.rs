@@ -5,4 +5,5 @@
 mod blocking;
 mod env;
 mod fake_only;
+mod fixture;
 mod scenarios;
