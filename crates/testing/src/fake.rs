@@ -54,6 +54,8 @@ struct State {
     checks: BTreeMap<String, CheckInfo>,
     notices: Vec<Notice>,
     next_id: u64,
+    quick_exits: BTreeMap<String, i32>,
+    failures: Vec<String>,
 }
 
 impl State {
@@ -199,6 +201,17 @@ impl FakeContainer {
         self.state().status.insert(name.to_string(), status);
     }
 
+    /// Makes the service exit right after each start, as a process that exits within Pebble's
+    /// one-second start check does: the start fails with [`ContainerError::Change`] and the
+    /// service goes to `backoff` (`on-failure: restart`, the default) or `error`. `None` heals it.
+    pub fn set_exits_quickly(&self, name: &str, exit_code: Option<i32>) {
+        let mut st = self.state();
+        match exit_code {
+            Some(c) => st.quick_exits.insert(name.to_string(), c),
+            None => st.quick_exits.remove(name),
+        };
+    }
+
     /// Every service start/stop/signal so far, in order.
     pub fn service_events(&self) -> Vec<ServiceEvent> {
         self.state().events.clone()
@@ -296,6 +309,35 @@ impl FakeContainer {
 
     fn start_names(st: &mut State, names: &[String]) {
         for n in names {
+            if let Some(code) = st.quick_exits.get(n).copied()
+                && st.status.get(n) != Some(&ServiceStatus::Active)
+            {
+                let action =
+                    st.plan
+                        .services
+                        .get(n)
+                        .map_or(pebble_plan::ServiceAction::Restart, |s| {
+                            if code == 0 {
+                                s.effective_on_success()
+                            } else {
+                                s.effective_on_failure()
+                            }
+                        });
+                let (status, what) = match action {
+                    pebble_plan::ServiceAction::Restart => (ServiceStatus::Backoff, "restart"),
+                    pebble_plan::ServiceAction::Ignore => (ServiceStatus::Error, "ignore"),
+                    _ => (ServiceStatus::Error, "shut down the daemon"),
+                };
+                st.status.insert(n.clone(), status);
+                st.failures.push(format!(
+                    "- Start service {} (service start attempt: exited quickly with code {code}, will {what})",
+                    go_quote(n)
+                ));
+                if let Some(cfg) = st.plan.services.get(n).cloned() {
+                    st.started_config.insert(n.clone(), cfg);
+                }
+                continue;
+            }
             if st.status.get(n) != Some(&ServiceStatus::Active) {
                 st.status.insert(n.clone(), ServiceStatus::Active);
                 st.events.push(ServiceEvent::Started(n.clone()));
@@ -430,6 +472,25 @@ impl FakeContainer {
             action: action.to_string(),
             services: names,
         });
+        let failures = std::mem::take(&mut st.failures);
+        if !failures.is_empty() {
+            let err = format!(
+                "cannot perform the following tasks:\n{}",
+                failures.join("\n")
+            );
+            let change = pebble_api::ChangeInfo {
+                id: st.new_id(),
+                kind: action.to_string(),
+                status: "Error".to_string(),
+                ready: true,
+                err: err.clone(),
+                ..Default::default()
+            };
+            return Err(ContainerError::Change {
+                err,
+                change: Box::new(change),
+            });
+        }
         Ok(())
     }
 }

@@ -15,6 +15,9 @@ pub trait Env {
     fn mock(&self, prefix: &[&str], result: MockResult);
     /// Makes `prefix` behave like the real command, computed from the call.
     fn mock_fn(&self, prefix: &[&str], f: fn(&ExecRecord) -> MockResult);
+    /// Makes service `name` exit at once with `code` (a no-op on a real daemon, whose command
+    /// does it).
+    fn exits_quickly(&self, name: &str, code: i32);
     /// Makes Pebble unreachable.
     fn disconnect(&mut self);
 }
@@ -41,6 +44,9 @@ impl Env for FakeEnv {
     }
     fn mock_fn(&self, prefix: &[&str], f: fn(&ExecRecord) -> MockResult) {
         self.0.exec_handler(prefix, f);
+    }
+    fn exits_quickly(&self, name: &str, code: i32) {
+        self.0.set_exits_quickly(name, Some(code));
     }
     fn disconnect(&mut self) {
         self.0.set_can_connect(false);
@@ -77,6 +83,7 @@ impl Env for RealEnv {
     }
     fn mock(&self, _prefix: &[&str], _result: MockResult) {}
     fn mock_fn(&self, _prefix: &[&str], _f: fn(&ExecRecord) -> MockResult) {}
+    fn exits_quickly(&self, _name: &str, _code: i32) {}
     fn disconnect(&mut self) {
         // Shuts the daemon down and waits for it; the socket goes away with the directory.
         self.fixture.take();

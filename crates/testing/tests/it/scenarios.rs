@@ -181,6 +181,50 @@ async fn service_actions(env: &mut impl Env) {
     w.stop(&["alpha"]).await.unwrap();
 }
 
+async fn service_start_failures(env: &mut impl Env) {
+    env.exits_quickly("quickfail", 1);
+    env.exits_quickly("ignorefail", 2);
+    let w = env.w();
+    w.add_layer(
+        "fail",
+        r#"
+services:
+  quickfail:
+    override: replace
+    command: /bin/sh -c "exit 1"
+    backoff-delay: 30s
+  ignorefail:
+    override: replace
+    command: /bin/sh -c "exit 2"
+    on-failure: ignore
+"#,
+        false,
+    )
+    .await
+    .unwrap();
+    match w.start(&["quickfail"]).await.unwrap_err() {
+        ContainerError::Change { err, .. } => assert_eq!(
+            err,
+            "cannot perform the following tasks:\n- Start service \"quickfail\" \
+             (service start attempt: exited quickly with code 1, will restart)"
+        ),
+        other => panic!("expected a change error, got {other:?}"),
+    }
+    match w.start(&["ignorefail"]).await.unwrap_err() {
+        ContainerError::Change { err, .. } => assert!(err.ends_with("will ignore)"), "{err}"),
+        other => panic!("expected a change error, got {other:?}"),
+    }
+    assert_eq!(
+        statuses(w).await,
+        st(&[("ignorefail", "error"), ("quickfail", "backoff")])
+    );
+    w.stop(&["quickfail"]).await.unwrap();
+    assert_eq!(
+        w.get_service("quickfail").await.unwrap().current,
+        ServiceStatus::Inactive
+    );
+}
+
 async fn autostart_without_defaults(env: &mut impl Env) {
     let w = env.w();
     w.add_layer(
@@ -623,6 +667,7 @@ async fn connection_errors(env: &mut impl Env) {
 crate::both!(
     layers_and_combine,
     service_actions,
+    service_start_failures,
     autostart_without_defaults,
     replan_applies_changes,
     exec_results_and_errors,
