@@ -187,6 +187,8 @@ fn remove_all(path: &str) -> Result<(), FileError> {
 #[derive(Debug)]
 pub struct AtomicFile {
     file: Option<fs::File>,
+    written: u64,
+    writeback_from: u64,
     tmpname: String,
     target: String,
     chown: Option<(u32, u32)>,
@@ -227,6 +229,8 @@ impl AtomicFile {
         };
         let af = AtomicFile {
             file: Some(file),
+            written: 0,
+            writeback_from: 0,
             tmpname,
             target: target.to_string(),
             chown,
@@ -238,14 +242,20 @@ impl AtomicFile {
         Ok(af)
     }
 
-    /// Append `data`.
+    /// Append `data`. Every [`WRITEBACK_STEP`] bytes, writeback of what was written so far is
+    /// started, so that disk writes overlap with receiving and the final fsync is short.
     pub fn write_all(&mut self, data: &[u8]) -> Result<(), FileError> {
-        match &mut self.file {
-            Some(f) => f
-                .write_all(data)
-                .map_err(|e| FileError::path("write", &self.tmpname, &e)),
-            None => Err(FileError::path_errno("write", &self.tmpname, libc::EBADF)),
+        let Some(f) = &mut self.file else {
+            return Err(FileError::path_errno("write", &self.tmpname, libc::EBADF));
+        };
+        f.write_all(data)
+            .map_err(|e| FileError::path("write", &self.tmpname, &e))?;
+        self.written += data.len() as u64;
+        if self.written - self.writeback_from >= WRITEBACK_STEP {
+            start_writeback(f, self.writeback_from, self.written - self.writeback_from);
+            self.writeback_from = self.written;
         }
+        Ok(())
     }
 
     /// Chown, fsync, close and rename over the target, then fsync the directory.
@@ -265,6 +275,23 @@ impl AtomicFile {
         go_rename(&self.tmpname, &self.target)?;
         self.tmpname.clear();
         d.sync_all().map_err(|e| FileError::path("sync", &dir, &e))
+    }
+}
+
+/// How much written data accumulates before its writeback is started.
+pub const WRITEBACK_STEP: u64 = 8 << 20;
+
+/// Start asynchronous writeback of a range (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`).
+/// Only a hint: errors are ignored, and durability still comes from the fsync in `commit`.
+fn start_writeback(f: &fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(off), Ok(n)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: the descriptor is open for the duration of the call, and sync_file_range only
+    // reads its integer arguments.
+    unsafe {
+        libc::sync_file_range(f.as_raw_fd(), off, n, libc::SYNC_FILE_RANGE_WRITE);
     }
 }
 
