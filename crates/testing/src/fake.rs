@@ -126,8 +126,14 @@ impl FakeContainer {
     /// If no temporary directory can be created.
     #[allow(clippy::expect_used)]
     pub fn named(name: &str) -> Self {
-        let fs = FakeFs::new().expect("cannot create a temporary directory for the fake container");
-        FakeContainer {
+        Self::try_named(name).expect("cannot create a temporary directory for the fake container")
+    }
+
+    /// Like [`FakeContainer::named`], returning the error if no temporary directory can be
+    /// created.
+    pub fn try_named(name: &str) -> std::io::Result<Self> {
+        let fs = FakeFs::new()?;
+        Ok(FakeContainer {
             inner: Arc::new(Inner {
                 name: name.to_string(),
                 state: Mutex::new(State {
@@ -137,7 +143,7 @@ impl FakeContainer {
                 fs,
                 history: Arc::new(Mutex::new(Vec::new())),
             }),
-        }
+        })
     }
 
     /// Adds an initial layer (builder style), e.g. from [`crate::layer_from_rockcraft`].

@@ -130,7 +130,8 @@ pub trait ExecBackend: Send {
 /// `stdin`, `stdout` and `stderr` are public so they can be taken and streamed concurrently
 /// (e.g. one task writing stdin while another reads stdout). Whatever is left in the handle when
 /// waiting is handled by the wait: stdin is closed, output is drained (and returned by
-/// [`ExecProcess::wait_output`]).
+/// [`ExecProcess::wait_output`]). A stdin taken out of the handle must be shut down (or
+/// dropped) by its holder, or a command reading to end-of-file never finishes.
 pub struct ExecProcess {
     /// Standard input (`None` when [`ExecOptions::stdin`] was given).
     pub stdin: Option<ExecWriter>,
