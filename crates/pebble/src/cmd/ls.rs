@@ -93,11 +93,7 @@ pub fn format_amount(amount: u64) -> String {
             }
         }
     }
-    let precision = if width - digits > 1 {
-        width - digits - 1
-    } else {
-        0
-    };
+    let precision = (width - digits).saturating_sub(1);
     let s = format!("{r:width$.precision$}{prefix}");
     if r < 0.95 { s[1..].to_string() } else { s }
 }

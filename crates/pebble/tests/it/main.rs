@@ -4,5 +4,6 @@
 
 mod cli;
 mod exec;
+mod files;
 mod harness;
 mod offline;
