@@ -207,3 +207,152 @@ fn terminal_shell_on_a_pty_with_resize() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Descriptors and threads of process `pid`.
+fn fds_threads(pid: i32) -> (usize, usize) {
+    let count = |p: String| std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0);
+    (
+        count(format!("/proc/{pid}/fd")),
+        count(format!("/proc/{pid}/task")),
+    )
+}
+
+/// 2,000 mixed execs (normal, non-zero, stdin, timeout, client killed mid-stream, client that
+/// never connects) run concurrently; afterwards the daemon's descriptors and threads are back
+/// at their starting counts.
+#[tokio::test]
+async fn soak_leaves_no_fds_or_threads() {
+    use pebble_client::{Client, ExecOptions, exec_output};
+    let d = Daemon::start(&[], &[]);
+    let socket = d.dir.path().join(".pebble.socket");
+    let pid = {
+        let sock = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        sock.peer_cred().unwrap().pid().unwrap()
+    };
+    let base = fds_threads(pid);
+    let client = Client::new(socket);
+    let start = Instant::now();
+
+    // A few clients that never connect their websockets (each fails after 5 s).
+    let mut never = Vec::new();
+    for _ in 0..8 {
+        let req = pebble_api::ExecRequest {
+            command: vec!["sleep".into(), "10".into()],
+            ..Default::default()
+        };
+        never.push(client.post_async("/v1/exec", &req).await.unwrap());
+    }
+
+    const TOTAL: usize = 2000;
+    const BATCH: usize = 16;
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    let mut i = 0;
+    while i < TOTAL {
+        let mut set = tokio::task::JoinSet::new();
+        for j in i..(i + BATCH).min(TOTAL) {
+            let client = client.clone();
+            let dir = d.dir.path().to_path_buf();
+            set.spawn(async move {
+                match j % 20 {
+                    0..=8 => {
+                        let (code, out, _) =
+                            exec_output(&client, &ExecOptions::new(["echo", "hi"]), None)
+                                .await
+                                .unwrap();
+                        assert_eq!((code, &out[..]), (0, &b"hi\n"[..]));
+                        "normal"
+                    }
+                    9..=12 => {
+                        let mut o = ExecOptions::new(["sh", "-c", "echo e >&2; exit 3"]);
+                        o.split_stderr = true;
+                        let (code, _, err) = exec_output(&client, &o, None).await.unwrap();
+                        assert_eq!((code, &err[..]), (3, &b"e\n"[..]));
+                        "nonzero"
+                    }
+                    13..=15 => {
+                        let data = vec![b'x'; 65536];
+                        let (code, out, _) =
+                            exec_output(&client, &ExecOptions::new(["cat"]), Some(&data))
+                                .await
+                                .unwrap();
+                        assert_eq!((code, out.len()), (0, data.len()));
+                        "stdin"
+                    }
+                    16..=17 => {
+                        let mut o = ExecOptions::new(["sleep", "5"]);
+                        o.timeout = Some(Duration::from_millis(20));
+                        let e = exec_output(&client, &o, None).await.unwrap_err();
+                        assert!(e.to_string().contains("timed out after 20ms"), "{e}");
+                        "timeout"
+                    }
+                    _ => {
+                        // A `pebble exec` client killed mid-stream (sockets gone, no close
+                        // frames): the daemon kills the command and finishes the change.
+                        tokio::task::spawn_blocking(move || {
+                            let mut child = Command::new(bin())
+                                .args(["exec", "--", "sh", "-c", "while :; do echo y; done"])
+                                .env_clear()
+                                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                                .env("PEBBLE", &dir)
+                                .stdin(Stdio::null())
+                                .stdout(Stdio::piped())
+                                .stderr(Stdio::null())
+                                .spawn()
+                                .unwrap();
+                            let mut buf = [0u8; 2];
+                            child.stdout.take().unwrap().read_exact(&mut buf).unwrap();
+                            child.kill().unwrap();
+                            child.wait().unwrap();
+                        })
+                        .await
+                        .unwrap();
+                        "disconnect"
+                    }
+                }
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            *counts.entry(r.unwrap()).or_default() += 1;
+        }
+        i += BATCH;
+    }
+    assert_eq!(counts.values().sum::<usize>(), TOTAL);
+    for id in &never {
+        let c = client
+            .wait_change(id, Some(Duration::from_secs(20)))
+            .await
+            .unwrap();
+        assert!(c.err.contains("timeout waiting for websocket connections"));
+    }
+    // Every change is finished, including the killed clients' ones.
+    let pending = client
+        .changes(pebble_client::ChangeSelect::InProgress, None)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut pending_now = pending.len();
+    while pending_now > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{pending_now} changes still in progress"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pending_now = client
+            .changes(pebble_client::ChangeSelect::InProgress, None)
+            .await
+            .unwrap()
+            .len();
+    }
+    let elapsed = start.elapsed();
+    // Lingering websockets close within a few seconds; then all is back to the start.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fds_threads(pid) != base {
+        assert!(
+            Instant::now() < deadline,
+            "daemon fds/threads {:?}, at start {base:?}",
+            fds_threads(pid)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("soak: {counts:?} in {elapsed:?}; daemon fds/threads back to {base:?}");
+}
