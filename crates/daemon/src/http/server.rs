@@ -133,19 +133,16 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming
             s => s,
         };
         let dur = timefmt::go_duration(start.elapsed());
-        match (&peer.transport, &peer.remote) {
-            (Transport::Unix, _) => {
-                crate::pebble_log!("{} {} {} {} (http+unix)", method, uri, dur, status)
-            }
-            (Transport::Http, remote) => crate::pebble_log!(
-                "{} {} {} {} {} (http)",
-                remote.as_deref().unwrap_or(""),
-                method,
-                uri,
-                dur,
-                status
+        let line = match (&peer.transport, &peer.remote) {
+            (Transport::Unix, _) => format!("{method} {uri} {dur} {status} (http+unix)"),
+            (Transport::Http, remote) => format!(
+                "{} {method} {uri} {dur} {status} (http)",
+                remote.as_deref().unwrap_or("")
             ),
-        }
+        };
+        // Written after the response goes out (this task writes it before yielding), so the
+        // log write is off the request's latency path.
+        tokio::spawn(async move { crate::daemonlog::log_line(&line) });
     }
     resp
 }
