@@ -6,7 +6,7 @@
 //! 2. The API handler creates the `exec` change and task, then [`ExecManager::register`]s the
 //!    setup under the task id, so websocket connects can be accepted at once.
 //! 3. The task runner calls [`ExecManager::run`]: it waits up to 5 s for `stdio` (and `stderr`)
-//!    to connect, starts the command through the [`Reaper`](crate::reaper::Reaper) (new session,
+//!    to connect, starts the command through the [`crate::reaper::Reaper`] (new session,
 //!    controlling PTY when terminal and interactive), pumps I/O, serves control messages,
 //!    enforces the timeout, and returns the [`ExecOutcome`] once the output reached EOF.
 //! 4. The websocket endpoint calls [`ExecManager::connect`] and hands the upgraded connection

@@ -44,7 +44,7 @@ impl ExecRequestError {
 /// Everything needed to run one exec command, resolved at request time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecSetup {
-    /// The command as requested (`command[0]` becomes argv[0]).
+    /// The command as requested (`command[0]` becomes `argv[0]`).
     pub command: Vec<String>,
     /// The executable found for `command[0]` with the daemon's `PATH`.
     pub program: PathBuf,
