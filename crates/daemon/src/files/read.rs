@@ -10,6 +10,7 @@ use bytes::Bytes;
 use pebble_api::files::FileResult;
 use std::fs;
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// Size of each chunk read from disk.
@@ -117,14 +118,40 @@ fn open_regular(path: &str) -> Result<fs::File, FileError> {
     fs::File::open(path).map_err(|e| FileError::path("open", path, &e))
 }
 
+/// A reusable read buffer: handed to the connection as [`Bytes`] (via `Bytes::from_owner`) and
+/// returned to its pool when the connection has written it, so chunks are neither zeroed nor
+/// allocated again for every read.
+struct PooledBuf {
+    buf: Vec<u8>,
+    len: usize,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl AsRef<[u8]> for PooledBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Drop for PooledBuf {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.push(buf);
+        }
+    }
+}
+
 /// Copy the file into the channel. `Err(None)`: the receiver is gone (client disconnected).
 fn copy_to_channel(
     mut file: fs::File,
     path: &str,
     tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<(), Option<FileError>> {
+    let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
     loop {
-        let mut buf = vec![0u8; READ_CHUNK];
+        let reused = pool.lock().ok().and_then(|mut p| p.pop());
+        let mut buf = reused.unwrap_or_else(|| vec![0u8; READ_CHUNK]);
         let n = match file.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
@@ -132,8 +159,12 @@ fn copy_to_channel(
             // The part is already started; the error goes into the response part.
             Err(e) => return Err(Some(FileError::path("read", path, &e))),
         };
-        buf.truncate(n);
-        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+        let chunk = Bytes::from_owner(PooledBuf {
+            buf,
+            len: n,
+            pool: pool.clone(),
+        });
+        if tx.blocking_send(Ok(chunk)).is_err() {
             return Err(None);
         }
     }
