@@ -570,6 +570,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn broken_body_keeps_old_content_and_leaves_no_temp_file() {
+        let d = tempfile::tempdir().unwrap();
+        let target = format!("{}/keep.txt", d.path().display());
+        std::fs::write(&target, "old").unwrap();
+        let full = push_body(
+            &format!(r#"{{"action":"write","files":[{{"path":"{target}"}}]}}"#),
+            &[(&target, &"new content ".repeat(100_000))],
+        );
+        // The body breaks off in the middle of the file part.
+        let cut = full.len() / 2;
+        let mut chunks: Vec<Result<Bytes, std::io::Error>> = full.as_bytes()[..cut]
+            .chunks(64 * 1024)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        chunks.push(Err(std::io::Error::other("connection reset")));
+        let ct = format!("multipart/form-data; boundary={B}");
+        let (st, body) = json(handle_post(Some(&ct), futures_util::stream::iter(chunks)).await);
+        assert_eq!(st, 400, "{body}");
+        assert!(body.contains("cannot read file part 0"), "{body}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+        let names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["keep.txt"]);
+    }
+
+    #[tokio::test]
     async fn post_json_make_dirs_and_remove() {
         let d = tempfile::tempdir().unwrap();
         let p = |s: &str| format!("{}/{s}", d.path().display());
