@@ -1,0 +1,108 @@
+//! Figures measured through `pebble_client::Client` (exec round trip, exec `cat`, pull).
+
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use anyhow::bail;
+use pebble_client::{Client, ExecOptions};
+use tokio::io::AsyncWrite;
+
+use crate::stats::median;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// An [`AsyncWrite`] that discards and counts.
+#[derive(Debug, Default)]
+struct Counter(u64);
+
+impl AsyncWrite for Counter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.0 += buf.len() as u64;
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Median milliseconds of `exec(["true"]).wait()` through the client, and of spawning `true`
+/// directly; prints JSON.
+pub fn exec_rtt(sock: &Path, n: usize) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    let client = Client::new(sock);
+    let opts = ExecOptions::new(["true"]);
+    let (mut e, mut t) = (Vec::new(), Vec::new());
+    rt.block_on(async {
+        for i in 0..n + 3 {
+            let t0 = Instant::now();
+            let code = client.exec(&opts).await?.wait().await?;
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
+            if code != 0 {
+                bail!("true exited with {code}");
+            }
+            let t0 = Instant::now();
+            std::process::Command::new("true").status()?;
+            let tms = t0.elapsed().as_secs_f64() * 1e3;
+            if i >= 3 {
+                e.push(ms);
+                t.push(tms);
+            }
+        }
+        Ok(())
+    })?;
+    println!(
+        "{{\"exec_ms\":{:.3},\"spawn_ms\":{:.3},\"n\":{n}}}",
+        median(&mut e),
+        median(&mut t)
+    );
+    Ok(())
+}
+
+/// Seconds to stream `size` bytes through `cat` run by exec (stdin in, stdout back).
+pub fn exec_cat(sock: &Path, size: usize) -> anyhow::Result<f64> {
+    let rt = runtime()?;
+    let client = Client::new(sock);
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    rt.block_on(async {
+        let t0 = Instant::now();
+        let mut p = client.exec(&ExecOptions::new(["cat"])).await?;
+        let mut out = Counter::default();
+        p.stream(Some(&data[..]), &mut out, None::<tokio::io::Sink>)
+            .await?;
+        let code = p.wait().await?;
+        let secs = t0.elapsed().as_secs_f64();
+        if code != 0 || out.0 != size as u64 {
+            bail!("exec cat: exit {code}, {} of {size} bytes back", out.0);
+        }
+        Ok(secs)
+    })
+}
+
+/// Seconds to pull `path` through the client (into a counting sink); checks the size.
+pub fn pull(sock: &Path, path: &str, size: u64) -> anyhow::Result<f64> {
+    let rt = runtime()?;
+    let client = Client::new(sock);
+    rt.block_on(async {
+        let t0 = Instant::now();
+        let mut out = Counter::default();
+        let n = client.pull(path, &mut out).await?;
+        let secs = t0.elapsed().as_secs_f64();
+        if n != size || out.0 != size {
+            bail!("pull: {n} of {size} bytes");
+        }
+        Ok(secs)
+    })
+}
