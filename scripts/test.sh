@@ -16,6 +16,8 @@
 #   PEBBLE_PROFILE=release   build the release binary instead of the debug one
 #   PEBBLE_BIN=/path         use this binary instead of building one
 #   SKIP_RUST=1              skip steps 1-5 (quick Python-only iteration)
+#   SKIP_STATIC=1            skip the last step: static release binary check
+#                            (scripts/check-static.sh: ldd, `user: nobody` service)
 #   PYTEST_ARGS="..."        extra arguments for pytest
 set -euo pipefail
 
@@ -89,5 +91,10 @@ fi
 section "pytest tests/e2e tests/golden"
 # shellcheck disable=SC2086
 .venv/bin/python -m pytest -p no:cacheprovider -rfEs ${PYTEST_ARGS:-} tests/e2e tests/golden
+
+if [[ "${SKIP_STATIC:-0}" != 1 ]]; then
+    section "static release binary (scripts/check-static.sh)"
+    scripts/check-static.sh
+fi
 
 section "all tests passed in $(( $(date +%s) - START ))s"
