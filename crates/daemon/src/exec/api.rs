@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use hyper_util::rt::TokioIo;
 use pebble_api::{ExecRequest, ExecResult};
 
-use super::{ConnectError, ExecContext, ExecManager, SystemUserDb, prepare, ws};
+use super::{ConnectError, ExecContext, ExecManager, prepare, ws};
 use crate::http::body::Body;
 use crate::http::envelope::{self, Resp};
 use crate::http::router::Req;
@@ -62,7 +62,7 @@ pub async fn post_exec(mut req: Req) -> Resp {
         plan: &plan,
         daemon_env: ExecContext::current_env(),
         daemon_uid: req.daemon.uid(),
-        users: &SystemUserDb,
+        users: req.daemon.users().as_ref(),
     };
     let setup = match prepare(&body, &ctx) {
         Ok(s) => s,

@@ -25,9 +25,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 pub use session::{CONNECT_TIMEOUT, END_COMMAND, ExecOutcome, ExecWebSocket, WsTransport};
-pub use setup::{
-    ExecContext, ExecRequestError, ExecSetup, SystemUserDb, UserDb, UserEntry, prepare, summary_for,
-};
+pub use setup::{ExecContext, ExecRequestError, ExecSetup, prepare, summary_for};
 
 use crate::reaper::Reaper;
 use session::Execution;

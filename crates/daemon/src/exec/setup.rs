@@ -9,6 +9,7 @@ use pebble_api::ExecRequest;
 use pebble_plan::Plan;
 
 use super::godur::{go_quote, parse_go_duration};
+use crate::users::UserDb;
 
 /// Pebble's default `PATH` for exec'd commands.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -111,112 +112,6 @@ pub fn look_path(name: &str, path_var: Option<&str>) -> Option<PathBuf> {
     None
 }
 
-/// User and group database lookups needed by exec (a seam for tests).
-pub trait UserDb {
-    /// `(uid, primary gid, home, name)` of the user called `name`.
-    fn user_by_name(&self, name: &str) -> Option<UserEntry>;
-    /// The user with id `uid`.
-    fn user_by_id(&self, uid: u32) -> Option<UserEntry>;
-    /// The gid of the group called `name`.
-    fn group_by_name(&self, name: &str) -> Option<u32>;
-}
-
-/// One passwd entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserEntry {
-    /// User name.
-    pub name: String,
-    /// User id.
-    pub uid: u32,
-    /// Primary group id.
-    pub gid: u32,
-    /// Home directory.
-    pub home: String,
-}
-
-/// The system's passwd and group databases.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemUserDb;
-
-fn entry(u: nix::unistd::User) -> UserEntry {
-    UserEntry {
-        name: u.name,
-        uid: u.uid.as_raw(),
-        gid: u.gid.as_raw(),
-        home: u.dir.to_string_lossy().into_owned(),
-    }
-}
-
-impl UserDb for SystemUserDb {
-    fn user_by_name(&self, name: &str) -> Option<UserEntry> {
-        nix::unistd::User::from_name(name).ok().flatten().map(entry)
-    }
-    fn user_by_id(&self, uid: u32) -> Option<UserEntry> {
-        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map(entry)
-    }
-    fn group_by_name(&self, name: &str) -> Option<u32> {
-        nix::unistd::Group::from_name(name)
-            .ok()
-            .flatten()
-            .map(|g| g.gid.as_raw())
-    }
-}
-
-/// Pebble's `NormalizeUidGid`: turn user/user-id/group/group-id into a raw uid and gid.
-pub fn normalize_uid_gid(
-    db: &dyn UserDb,
-    mut uid: Option<u32>,
-    mut gid: Option<u32>,
-    user: &str,
-    group: &str,
-) -> Result<(Option<u32>, Option<u32>), String> {
-    if uid.is_none() && gid.is_none() && user.is_empty() && group.is_empty() {
-        return Ok((None, None));
-    }
-    if !user.is_empty() {
-        let u = db
-            .user_by_name(user)
-            .ok_or_else(|| format!("user: unknown user {user}"))?;
-        if let Some(id) = uid
-            && id != u.uid
-        {
-            return Err(format!(
-                "user {} UID ({}) does not match user-id ({id})",
-                go_quote(user),
-                u.uid
-            ));
-        }
-        uid = Some(u.uid);
-    }
-    if !group.is_empty() {
-        let g = db
-            .group_by_name(group)
-            .ok_or_else(|| format!("group: unknown group {group}"))?;
-        if let Some(id) = gid
-            && id != g
-        {
-            return Err(format!(
-                "group {} GID ({g}) does not match group-id ({id})",
-                go_quote(group)
-            ));
-        }
-        gid = Some(g);
-    }
-    match (uid, gid) {
-        (None, Some(_)) => Err("must specify user, not just group".to_string()),
-        (Some(u), None) => {
-            let entry = db
-                .user_by_id(u)
-                .ok_or_else(|| format!("user: unknown userid {u}"))?;
-            Ok((Some(u), Some(entry.gid)))
-        }
-        other => Ok(other),
-    }
-}
-
 /// The daemon-side facts a request is resolved against.
 pub struct ExecContext<'a> {
     /// The current plan (for `service-context`).
@@ -225,7 +120,8 @@ pub struct ExecContext<'a> {
     pub daemon_env: Vec<(String, String)>,
     /// The daemon's uid.
     pub daemon_uid: u32,
-    /// User database.
+    /// User and group database: the daemon's (`/etc/passwd` and `/etc/group` read directly, no
+    /// NSS, as Pebble's static Go binary does).
     pub users: &'a dyn UserDb,
 }
 
@@ -302,7 +198,11 @@ pub fn prepare(req: &ExecRequest, ctx: &ExecContext<'_>) -> Result<ExecSetup, Ex
     }
     env_overlay.extend(req.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
 
-    let (uid, gid) = normalize_uid_gid(ctx.users, uid, gid, &user, &group).map_err(BadRequest)?;
+    let ids = ctx
+        .users
+        .normalize_uid_gid(uid, gid, &user, &group)
+        .map_err(BadRequest)?;
+    let (uid, gid) = (ids.map(|(u, _)| u), ids.map(|(_, g)| g));
 
     if req.interactive && !req.terminal {
         return Err(Internal(
@@ -326,8 +226,8 @@ pub fn prepare(req: &ExecRequest, ctx: &ExecContext<'_>) -> Result<ExecSetup, Ex
     let user_empty = environment.get("USER").is_none_or(String::is_empty);
     if home_empty || user_empty {
         let target = uid.unwrap_or(ctx.daemon_uid);
-        match ctx.users.user_by_id(target) {
-            Some(u) => {
+        match ctx.users.lookup_uid(target) {
+            Ok(u) => {
                 if home_empty {
                     environment.insert("HOME".into(), u.home);
                 }
@@ -335,9 +235,7 @@ pub fn prepare(req: &ExecRequest, ctx: &ExecContext<'_>) -> Result<ExecSetup, Ex
                     environment.insert("USER".into(), u.name);
                 }
             }
-            None => {
-                crate::pebble_log!("Cannot look up user {target}: user: unknown userid {target}")
-            }
+            Err(e) => crate::pebble_log!("Cannot look up user {target}: {e}"),
         }
     }
     environment
@@ -392,44 +290,22 @@ pub fn resolve_working_dir(working_dir: &str, home: Option<&str>) -> Result<Stri
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::users::FileUserDb;
     use pebble_plan::Service;
 
-    struct FakeDb;
-    impl UserDb for FakeDb {
-        fn user_by_name(&self, name: &str) -> Option<UserEntry> {
-            match name {
-                "root" => self.user_by_id(0),
-                "bob" => self.user_by_id(1000),
-                _ => None,
-            }
-        }
-        fn user_by_id(&self, uid: u32) -> Option<UserEntry> {
-            match uid {
-                0 => Some(UserEntry {
-                    name: "root".into(),
-                    uid: 0,
-                    gid: 0,
-                    home: "/root".into(),
-                }),
-                1000 => Some(UserEntry {
-                    name: "bob".into(),
-                    uid: 1000,
-                    gid: 1000,
-                    home: "/tmp".into(),
-                }),
-                _ => None,
-            }
-        }
-        fn group_by_name(&self, name: &str) -> Option<u32> {
-            match name {
-                "root" => Some(0),
-                "staff" => Some(50),
-                _ => None,
-            }
-        }
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000:Bob:/tmp:/bin/sh\n";
+    const GROUP: &str = "root:x:0:\nstaff:x:50:bob\nbob:x:1000:\n";
+
+    /// The daemon's file-backed database over test passwd and group files.
+    fn fake_db() -> (tempfile::TempDir, FileUserDb) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("passwd"), PASSWD).unwrap();
+        std::fs::write(dir.path().join("group"), GROUP).unwrap();
+        let db = FileUserDb::new(dir.path().join("passwd"), dir.path().join("group"));
+        (dir, db)
     }
 
-    fn ctx(plan: &Plan) -> ExecContext<'_> {
+    fn ctx<'a>(plan: &'a Plan, users: &'a FileUserDb) -> ExecContext<'a> {
         ExecContext {
             plan,
             daemon_env: vec![
@@ -438,7 +314,7 @@ mod tests {
                 ("PEBBLE".into(), "/var/lib/pebble/default".into()),
             ],
             daemon_uid: 0,
-            users: &FakeDb,
+            users,
         }
     }
 
@@ -449,7 +325,8 @@ mod tests {
     #[test]
     fn errors_match_pebble() {
         let plan = Plan::default();
-        let c = ctx(&plan);
+        let (_dir, db) = fake_db();
+        let c = ctx(&plan, &db);
         let err = |j: &str| prepare(&req(j), &c).unwrap_err();
         assert_eq!(
             err(r#"{"command":[]}"#),
@@ -506,7 +383,8 @@ mod tests {
     #[test]
     fn environment_defaults_and_nulls() {
         let plan = Plan::default();
-        let c = ctx(&plan);
+        let (_dir, db) = fake_db();
+        let c = ctx(&plan, &db);
         let s = prepare(
             &req(
                 r#"{"command":["true"],"service-context":null,"environment":{"FOO":"bar"},
@@ -532,7 +410,8 @@ mod tests {
     #[test]
     fn other_user_gets_its_home_and_name() {
         let plan = Plan::default();
-        let c = ctx(&plan);
+        let (_dir, db) = fake_db();
+        let c = ctx(&plan, &db);
         let s = prepare(
             &req(r#"{"command":["true"],"user":"bob","group":"staff"}"#),
             &c,
@@ -558,7 +437,8 @@ mod tests {
         svc.environment.insert("GREETING".into(), "bonjour".into());
         svc.environment.insert("EXTRA".into(), "svc".into());
         plan.services.insert("beta".into(), svc);
-        let c = ctx(&plan);
+        let (_dir, db) = fake_db();
+        let c = ctx(&plan, &db);
         let s = prepare(
             &req(r#"{"command":["env"],"service-context":"beta","environment":{"EXTRA":"1"}}"#),
             &c,

@@ -28,7 +28,7 @@ fn register(mgr: &ExecManager, id: &str, json: &str) -> ExecSetup {
         plan: &plan,
         daemon_env: ExecContext::current_env(),
         daemon_uid: nix::unistd::getuid().as_raw(),
-        users: &SystemUserDb,
+        users: &crate::users::FileUserDb::default(),
     };
     let setup = prepare(&req, &ctx).unwrap();
     mgr.register(id, setup.clone());

@@ -19,9 +19,18 @@ struct TestDaemon {
 
 impl TestDaemon {
     async fn start_in(dir: tempfile::TempDir, persist: bool) -> TestDaemon {
+        Self::start_with(dir, persist, None).await
+    }
+
+    async fn start_with(
+        dir: tempfile::TempDir,
+        persist: bool,
+        users: Option<std::sync::Arc<dyn pebble_daemon::users::UserDb>>,
+    ) -> TestDaemon {
         use pebble_daemon::http::server::{ServerCtx, serve_unix};
         let mut opts = pebble_daemon::overlord::DaemonOptions::new(dir.path());
         opts.persist = persist;
+        opts.users = users;
         let daemon = pebble_daemon::overlord::Daemon::new(opts).unwrap();
         let socket = dir.path().join(".pebble.socket");
         let listener = tokio::net::UnixListener::bind(&socket).unwrap();
@@ -119,6 +128,49 @@ async fn echo_round_trip_and_change_shape() {
     assert_eq!(info.tasks[0].id, task);
     assert_eq!(info.tasks[0].kind, "exec");
     assert_eq!(info.tasks[0].data["exit-code"], 0);
+}
+
+/// Exec resolves users and groups through the daemon's user database (`/etc/passwd` and
+/// `/etc/group` read as files, never NSS): a user and group that exist only in the daemon's
+/// files are found, and `HOME`/`USER` come from them.
+#[tokio::test]
+async fn users_come_from_the_daemons_user_database() {
+    pebble_daemon::daemonlog::set_silent(true);
+    let files = tempfile::tempdir().unwrap();
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    let home = files.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let passwd = files.path().join("passwd");
+    let group = files.path().join("group");
+    std::fs::write(
+        &passwd,
+        format!("pebble-only-user:x:{uid}:{gid}:X:{}:/bin/sh\n", home.display()),
+    )
+    .unwrap();
+    std::fs::write(&group, format!("pebble-only-group:x:{gid}:\n")).unwrap();
+    let users = std::sync::Arc::new(pebble_daemon::users::FileUserDb::new(&passwd, &group));
+    let inner = TestDaemon::start_with(tempfile::tempdir().unwrap(), false, Some(users)).await;
+    let client = Client::new(inner.socket.clone());
+
+    let (status, body) = post_raw(
+        &client,
+        r#"{"command":["true"],"user":"pebble-only-user","group":"pebble-only-group","environment":{"HOME":"","USER":""}}"#,
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["result"]["environment"]["USER"], "pebble-only-user");
+    assert_eq!(
+        v["result"]["environment"]["HOME"],
+        home.display().to_string()
+    );
+    assert_eq!(v["result"]["working-dir"], home.display().to_string());
+
+    // A user in the system's database but not in the daemon's files is unknown.
+    let (status, body) = post_raw(&client, r#"{"command":["true"],"user":"root"}"#).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("user: unknown user root"), "{body}");
 }
 
 #[tokio::test]
