@@ -145,7 +145,10 @@ async fn users_come_from_the_daemons_user_database() {
     let group = files.path().join("group");
     std::fs::write(
         &passwd,
-        format!("pebble-only-user:x:{uid}:{gid}:X:{}:/bin/sh\n", home.display()),
+        format!(
+            "pebble-only-user:x:{uid}:{gid}:X:{}:/bin/sh\n",
+            home.display()
+        ),
     )
     .unwrap();
     std::fs::write(&group, format!("pebble-only-group:x:{gid}:\n")).unwrap();
