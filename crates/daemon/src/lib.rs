@@ -3,16 +3,16 @@
 pub mod daemonlog;
 pub mod exec;
 pub mod files;
+pub mod http;
+pub mod logs;
+pub mod overlord;
+pub mod reaper;
+pub mod run;
+pub mod servstate;
+pub mod state;
+pub mod sys;
 pub mod tasklog;
 pub mod timefmt;
-pub mod state;
-pub mod http;
-pub mod overlord;
-pub mod run;
-pub mod logs;
-pub mod reaper;
-pub mod servstate;
-pub mod sys;
 pub mod users;
 
 pub use overlord::{Daemon, DaemonError, DaemonOptions};
