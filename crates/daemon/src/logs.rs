@@ -35,9 +35,11 @@ pub struct LogEntry {
 
 #[derive(Debug)]
 struct Ring {
-    /// Physical storage: one byte more than the logical capacity, so the byte just before the
-    /// oldest kept byte is still readable (tells whether the oldest byte starts a line).
-    buf: Box<[u8]>,
+    /// Physical storage of `cap + 1` bytes: one byte more than the logical capacity, so the
+    /// byte just before the oldest kept byte is still readable (tells whether the oldest byte
+    /// starts a line). It is filled lazily: allocated (not zeroed) on the first write and
+    /// grown as bytes arrive, so a quiet service costs no resident memory.
+    buf: Vec<u8>,
     /// Logical capacity (bytes kept).
     cap: usize,
     /// Absolute offset of the oldest kept byte.
@@ -49,19 +51,31 @@ struct Ring {
 impl Ring {
     fn new(cap: usize) -> Self {
         Ring {
-            buf: vec![0u8; cap + 1].into_boxed_slice(),
+            buf: Vec::new(),
             cap,
             start: 0,
             end: 0,
         }
     }
 
+    /// Physical length of `buf` once full.
+    fn plen(&self) -> usize {
+        self.cap + 1
+    }
+
     fn phys(&self, pos: u64) -> usize {
-        (pos % self.buf.len() as u64) as usize
+        (pos % self.plen() as u64) as usize
     }
 
     fn append(&mut self, mut data: &[u8]) {
-        let plen = self.buf.len();
+        let plen = self.plen();
+        if data.is_empty() {
+            return;
+        }
+        if self.buf.capacity() < plen {
+            // One allocation of the final size; pages become resident only when written.
+            self.buf.reserve_exact(plen - self.buf.len());
+        }
         if data.len() > plen {
             // Only the last `cap + 1` bytes can matter (see `buf`).
             self.end += (data.len() - plen) as u64;
@@ -70,7 +84,18 @@ impl Ring {
         let mut at = self.phys(self.end);
         while !data.is_empty() {
             let n = data.len().min(plen - at);
-            self.buf[at..at + n].copy_from_slice(&data[..n]);
+            let upto = at + n;
+            if upto <= self.buf.len() {
+                self.buf[at..upto].copy_from_slice(&data[..n]);
+            } else {
+                // Growing: bytes skipped above were never stored (they are not kept anyway).
+                if at > self.buf.len() {
+                    self.buf.resize(at, 0);
+                }
+                let overlap = self.buf.len() - at;
+                self.buf[at..].copy_from_slice(&data[..overlap]);
+                self.buf.extend_from_slice(&data[overlap..n]);
+            }
             data = &data[n..];
             self.end += n as u64;
             at = 0;
@@ -89,7 +114,7 @@ impl Ring {
         let mut pos = from;
         while pos < to {
             let at = self.phys(pos);
-            let n = ((to - pos) as usize).min(self.buf.len() - at);
+            let n = ((to - pos) as usize).min(self.plen() - at);
             out.extend_from_slice(&self.buf[at..at + n]);
             pos += n as u64;
         }
@@ -358,7 +383,7 @@ impl LogWriter {
             .unwrap_or_default()
             .as_millis();
         if millis != self.ts_millis {
-            let s = crate::daemonlog::timestamp_millis(now);
+            let s = crate::timefmt::timestamp_millis(now);
             if s.len() == TS_LEN {
                 self.ts.copy_from_slice(s.as_bytes());
             }
@@ -510,6 +535,61 @@ mod tests {
     }
 
     #[test]
+    fn storage_grows_only_as_bytes_arrive() {
+        let ring = LogRing::with_capacity("s", 1000);
+        assert_eq!(ring.lock().buf.capacity(), 0, "no allocation before output");
+        ring.append_raw(b"abc\n");
+        {
+            let r = ring.lock();
+            assert_eq!(r.buf.len(), 4);
+            assert!(r.buf.capacity() >= 1001);
+        }
+        // Fill past the physical length: wraps, keeps the last `cap` bytes.
+        let mut all = b"abc\n".to_vec();
+        for i in 0..300u32 {
+            let chunk = format!("{i:04}\n");
+            ring.append_raw(chunk.as_bytes());
+            all.extend_from_slice(chunk.as_bytes());
+        }
+        assert_eq!(ring.lock().buf.len(), 1001);
+        assert_eq!(ring.raw_bytes(), &all[all.len() - 1000..]);
+    }
+
+    #[test]
+    fn first_write_larger_than_the_ring() {
+        for (cap, first) in [(10usize, 25usize), (10, 11), (10, 10), (7, 100)] {
+            let ring = LogRing::with_capacity("s", cap);
+            let data: Vec<u8> = (0..first).map(|i| b'a' + (i % 26) as u8).collect();
+            ring.append_raw(&data);
+            let keep = first.min(cap);
+            assert_eq!(ring.raw_bytes(), &data[first - keep..], "cap {cap} first {first}");
+            ring.append_raw(b"XYZ");
+            let mut all = data.clone();
+            all.extend_from_slice(b"XYZ");
+            assert_eq!(ring.raw_bytes(), &all[all.len() - cap.min(all.len())..]);
+        }
+    }
+
+    #[test]
+    fn random_appends_keep_the_last_cap_bytes() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..200 {
+            let cap = rng.usize(1..64);
+            let ring = LogRing::with_capacity("s", cap);
+            let mut all = Vec::new();
+            for _ in 0..rng.usize(1..20) {
+                let len = rng.usize(0..3 * cap);
+                let chunk: Vec<u8> = (0..len).map(|_| rng.u8(b'a'..=b'z')).collect();
+                ring.append_raw(&chunk);
+                all.extend_from_slice(&chunk);
+                let keep = all.len().min(cap);
+                assert_eq!(ring.raw_bytes(), &all[all.len() - keep..]);
+                assert_eq!(ring.end_position(), all.len() as u64);
+            }
+        }
+    }
+
+    #[test]
     fn follow_reads_complete_lines_only() {
         let ring = LogRing::new("s");
         let mut w = LogWriter::new(ring.clone(), false);
@@ -552,7 +632,7 @@ mod tests {
 
     #[test]
     fn parses_timestamps() {
-        let ts = crate::daemonlog::timestamp_millis(t(904));
+        let ts = crate::timefmt::timestamp_millis(t(904));
         assert_eq!(parse_timestamp(ts.as_bytes()), Some(t(904)));
         assert_eq!(parse_timestamp(b"not a timestamp at all!!"), None);
     }

@@ -203,14 +203,14 @@ pub async fn autostart_default_services(daemon: &Daemon) {
         Ok(ids) => {
             crate::pebble_log!(
                 "POST /v1/services {} 202 (http+unix)",
-                crate::timefmt::go_duration(start.elapsed())
+                pebble_plan::GoDuration::from(start.elapsed())
             );
             let start = Instant::now();
             let info = daemon.state().wait_change_ready(ids.change).await;
             crate::pebble_log!(
                 "GET /v1/changes/{}/wait {} 200 (http+unix)",
                 ids.change,
-                crate::timefmt::go_duration(start.elapsed())
+                pebble_plan::GoDuration::from(start.elapsed())
             );
             match info {
                 Some(c) if !c.err.is_empty() => {
@@ -222,7 +222,7 @@ pub async fn autostart_default_services(daemon: &Daemon) {
         Err(e) => {
             crate::pebble_log!(
                 "POST /v1/services {} 400 (http+unix)",
-                crate::timefmt::go_duration(start.elapsed())
+                pebble_plan::GoDuration::from(start.elapsed())
             );
             let msg = match e {
                 ActionError::NoDefaultServices => "no default services".to_string(),

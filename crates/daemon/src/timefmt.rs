@@ -4,12 +4,13 @@
 //!   in the daemon's local zone (`Z` when the offset is zero);
 //! - [`rfc3339_secs`]: `time.RFC3339` (whole seconds), local zone (task log lines);
 //! - [`http_date`]: the `Date` response header;
-//! - [`go_duration`] / [`parse_go_duration`]: Go's `Duration.String()` and `time.ParseDuration`.
+//! - [`timestamp_millis`]: the daemon log's UTC timestamp with milliseconds.
+//!
+//! Go durations are parsed and printed by [`pebble_plan::go_duration`].
 
 use jiff::Timestamp;
 use jiff::tz::{Offset, TimeZone};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 fn local_tz() -> &'static TimeZone {
     static TZ: OnceLock<TimeZone> = OnceLock::new();
@@ -47,7 +48,7 @@ pub fn http_date(ts: Timestamp) -> String {
     let secs = ts.as_second();
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = crate::daemonlog::civil_from_days(days);
+    let (y, m, d) = civil_from_days(days);
     // 1970-01-01 was a Thursday.
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MO: [&str; 12] = [
@@ -63,133 +64,36 @@ pub fn http_date(ts: Timestamp) -> String {
     )
 }
 
-fn frac_trimmed(mut value: u128, digits: usize) -> String {
-    if value == 0 {
-        return String::new();
-    }
-    let mut digits = digits;
-    while value.is_multiple_of(10) {
-        value /= 10;
-        digits -= 1;
-    }
-    format!(".{value:0digits$}")
+/// Format `now` as Pebble's log timestamp: `2006-01-02T15:04:05.000Z` (UTC, exactly 3 digits).
+pub fn timestamp_millis(now: std::time::SystemTime) -> String {
+    let d = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let millis = d.subsec_millis();
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, dd) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
 }
 
-/// Go's `time.Duration.String()` for a non-negative duration (`1.5s`, `1m30s`, `226.019µs`).
-pub fn go_duration(d: Duration) -> String {
-    let n = d.as_nanos();
-    if n == 0 {
-        return "0s".into();
-    }
-    if n < 1_000 {
-        return format!("{n}ns");
-    }
-    if n < 1_000_000 {
-        return format!("{}{}µs", n / 1_000, frac_trimmed(n % 1_000, 3));
-    }
-    if n < 1_000_000_000 {
-        return format!("{}{}ms", n / 1_000_000, frac_trimmed(n % 1_000_000, 6));
-    }
-    let secs = n / 1_000_000_000;
-    let frac = frac_trimmed(n % 1_000_000_000, 9);
-    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
-    if h > 0 {
-        format!("{h}h{m}m{s}{frac}s")
-    } else if m > 0 {
-        format!("{m}m{s}{frac}s")
-    } else {
-        format!("{s}{frac}s")
-    }
-}
-
-/// Go's `Duration.String()` for a signed number of nanoseconds.
-pub fn go_duration_signed(nanos: i128) -> String {
-    let abs = Duration::from_nanos(nanos.unsigned_abs().min(u64::MAX as u128) as u64);
-    if nanos < 0 {
-        format!("-{}", go_duration(abs))
-    } else {
-        go_duration(abs)
-    }
-}
-
-/// Parse a Go duration (`time.ParseDuration`) into signed nanoseconds.
-///
-/// Errors carry Go's text, e.g. `time: invalid duration "bogus"`.
-pub fn parse_go_duration(s: &str) -> Result<i128, String> {
-    let invalid = || format!("time: invalid duration \"{s}\"");
-    let mut rest = s;
-    let mut neg = false;
-    if let Some(r) = rest.strip_prefix('-') {
-        neg = true;
-        rest = r;
-    } else if let Some(r) = rest.strip_prefix('+') {
-        rest = r;
-    }
-    if rest == "0" {
-        return Ok(0);
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: f64 = 0.0;
-    let mut total_int: i128 = 0;
-    while !rest.is_empty() {
-        let bytes = rest.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let int_part = &rest[..i];
-        let mut frac_part = "";
-        if i < bytes.len() && bytes[i] == b'.' {
-            let start = i + 1;
-            let mut j = start;
-            while j < bytes.len() && bytes[j].is_ascii_digit() {
-                j += 1;
-            }
-            frac_part = &rest[start..j];
-            i = j;
-        }
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(invalid());
-        }
-        let num_end = i;
-        let mut k = i;
-        while k < bytes.len() && bytes[k] != b'.' && !bytes[k].is_ascii_digit() {
-            k += 1;
-        }
-        let unit = &rest[num_end..k];
-        if unit.is_empty() {
-            return Err(format!("time: missing unit in duration \"{s}\""));
-        }
-        let mult: i128 = match unit {
-            "ns" => 1,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return Err(format!("time: unknown unit \"{unit}\" in duration \"{s}\"")),
-        };
-        let iv: i128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| invalid())?
-        };
-        total_int = total_int
-            .checked_add(iv.checked_mul(mult).ok_or_else(invalid)?)
-            .ok_or_else(invalid)?;
-        if !frac_part.is_empty() {
-            let fv: f64 = format!("0.{frac_part}").parse().map_err(|_| invalid())?;
-            total += fv * mult as f64;
-        }
-        rest = &rest[k..];
-    }
-    let n = total_int + total as i128;
-    if n > i64::MAX as i128 {
-        return Err(invalid());
-    }
-    Ok(if neg { -n } else { n })
+/// Convert days since 1970-01-01 into (year, month, day) in the proleptic Gregorian calendar.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
@@ -198,43 +102,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_print_like_go() {
-        assert_eq!(go_duration(Duration::ZERO), "0s");
-        assert_eq!(go_duration(Duration::from_nanos(226_019)), "226.019µs");
-        assert_eq!(go_duration(Duration::from_nanos(1_341_515)), "1.341515ms");
-        assert_eq!(
-            go_duration(Duration::from_nanos(1_002_095_901)),
-            "1.002095901s"
-        );
-        assert_eq!(go_duration(Duration::from_millis(100)), "100ms");
-        assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(go_duration(Duration::from_secs(168 * 3600)), "168h0m0s");
-        assert_eq!(go_duration(Duration::from_nanos(12)), "12ns");
-        assert_eq!(go_duration_signed(-1_500_000_000), "-1.5s");
-    }
-
-    #[test]
-    fn durations_parse_like_go() {
-        assert_eq!(parse_go_duration("5s").unwrap(), 5_000_000_000);
-        assert_eq!(parse_go_duration("4.000s").unwrap(), 4_000_000_000);
-        assert_eq!(parse_go_duration("1m30s").unwrap(), 90_000_000_000);
-        assert_eq!(parse_go_duration("100ms").unwrap(), 100_000_000);
-        assert_eq!(parse_go_duration("0").unwrap(), 0);
-        assert_eq!(parse_go_duration("-1s").unwrap(), -1_000_000_000);
-        assert_eq!(parse_go_duration(".5s").unwrap(), 500_000_000);
-        assert_eq!(
-            parse_go_duration("bogus").unwrap_err(),
-            "time: invalid duration \"bogus\""
-        );
-        assert_eq!(
-            parse_go_duration("1").unwrap_err(),
-            "time: missing unit in duration \"1\""
-        );
-        assert_eq!(
-            parse_go_duration("1x").unwrap_err(),
-            "time: unknown unit \"x\" in duration \"1x\""
-        );
-        assert!(parse_go_duration("").is_err());
+    fn formats_millis_timestamp() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let t = UNIX_EPOCH + Duration::from_millis(1_666_747_106_904);
+        assert_eq!(timestamp_millis(t), "2022-10-26T01:18:26.904Z");
+        assert_eq!(timestamp_millis(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

@@ -13,7 +13,6 @@
 //!    to the returned [`WsClaim`].
 
 pub mod api;
-pub mod godur;
 pub mod pty;
 pub mod session;
 pub mod setup;
@@ -179,7 +178,7 @@ impl ExecManager {
                 exit_code: None,
                 error: Some(format!(
                     "internal error: cannot get exec setup object for task {}",
-                    godur::go_quote(task_id)
+                    pebble_plan::quote::go_quote(task_id)
                 )),
             };
         };

@@ -18,10 +18,11 @@ use tokio::sync::{oneshot, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::godur::format_go_duration;
 use super::pty::{FdStream, open_pty, set_size, veof_char};
 use super::setup::ExecSetup;
 use crate::reaper::Reaper;
+use pebble_plan::go_duration::format_nanos;
+use pebble_plan::quote::go_quote;
 
 /// Any byte stream a websocket can run over (a hyper upgrade, a Unix stream in tests).
 pub trait WsTransport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -323,10 +324,7 @@ async fn control_loop(
                 };
                 let name = sig.name;
                 let Ok(signal) = name.parse::<nix::sys::signal::Signal>() else {
-                    crate::pebble_log!(
-                        "Exec {task_id}: invalid signal name {}",
-                        super::godur::go_quote(&name)
-                    );
+                    crate::pebble_log!("Exec {task_id}: invalid signal name {}", go_quote(&name));
                     continue;
                 };
                 match proc_.kill(signal) {
@@ -343,7 +341,7 @@ async fn control_loop(
             }
             (other, _) => crate::pebble_log!(
                 "Exec {task_id}: invalid control websocket command {}",
-                super::godur::go_quote(other)
+                go_quote(other)
             ),
         }
     }
@@ -614,7 +612,7 @@ impl Execution {
                 exit_code: Some(-1),
                 error: Some(format!(
                     "timed out after {}: context deadline exceeded",
-                    format_go_duration(s.timeout_nanos)
+                    format_nanos(s.timeout_nanos)
                 )),
             },
             End::Aborted => ExecOutcome {

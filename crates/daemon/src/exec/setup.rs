@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use pebble_api::ExecRequest;
 use pebble_plan::Plan;
 
-use super::godur::{go_quote, parse_go_duration};
+use pebble_plan::go_duration::parse_nanos;
+use pebble_plan::quote::go_quote;
+
 use crate::users::UserDb;
 
 /// Pebble's default `PATH` for exec'd commands.
@@ -148,7 +150,7 @@ pub fn prepare(req: &ExecRequest, ctx: &ExecContext<'_>) -> Result<ExecSetup, Ex
     let timeout_nanos = if req.timeout.is_empty() {
         0
     } else {
-        parse_go_duration(&req.timeout).map_err(|e| BadRequest(format!("invalid timeout: {e}")))?
+        parse_nanos(&req.timeout).map_err(|e| BadRequest(format!("invalid timeout: {e}")))?
     };
     let daemon_path = ctx
         .daemon_env
@@ -340,6 +342,11 @@ mod tests {
         assert_eq!(
             err(r#"{"command":["nosuchbinary"]}"#).message(),
             "cannot find executable \"nosuchbinary\""
+        );
+        // Quoted as Go's strconv.Quote does (`\a`, `\u00ad`).
+        assert_eq!(
+            err(r#"{"command":["no\u0007such\u00ad"]}"#).message(),
+            r#"cannot find executable "no\asuch\u00ad""#
         );
         assert_eq!(
             err(r#"{"command":["/nonexistent/bin/x"]}"#).message(),

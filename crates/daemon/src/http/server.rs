@@ -132,7 +132,7 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming
             101 => 200,
             s => s,
         };
-        let dur = timefmt::go_duration(start.elapsed());
+        let dur = pebble_plan::GoDuration::from(start.elapsed());
         let line = match (&peer.transport, &peer.remote) {
             (Transport::Unix, _) => format!("{method} {uri} {dur} {status} (http+unix)"),
             (Transport::Http, remote) => format!(

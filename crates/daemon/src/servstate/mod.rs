@@ -6,10 +6,8 @@
 //! manager with the *generation* of the process they belong to; stale callbacks are ignored.
 
 mod errors;
-mod format;
 
 pub use errors::ServiceError;
-pub use format::go_duration;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -220,16 +218,6 @@ impl Drop for StartGuard<'_> {
         if self.armed {
             self.mgr.abort_start(self.name, self.generation);
         }
-    }
-}
-
-fn action_name(a: ServiceAction) -> &'static str {
-    match a {
-        ServiceAction::Restart => "restart",
-        ServiceAction::Shutdown => "shutdown",
-        ServiceAction::FailureShutdown => "failure-shutdown",
-        ServiceAction::SuccessShutdown => "success-shutdown",
-        ServiceAction::Ignore => "ignore",
     }
 }
 
@@ -573,7 +561,7 @@ impl ServiceManager {
             if !matches!(data.state, State::Running | State::Backoff | State::Exited) {
                 continue;
             }
-            let an = action_name(action);
+            let an = pebble_plan::action_str(action);
             match action {
                 // Pebble only logs this at debug level.
                 ServiceAction::Ignore => {}
@@ -833,7 +821,7 @@ impl ServiceManager {
                 if let Some(tx) = start_tx {
                     let _ = tx.send(StartOutcome::ExitedQuickly {
                         code,
-                        action: action_name(action),
+                        action: pebble_plan::action_str(action),
                     });
                 }
             }
@@ -863,7 +851,7 @@ impl ServiceManager {
         action: ServiceAction,
         code: i32,
     ) {
-        let an = action_name(action);
+        let an = pebble_plan::action_str(action);
         match action {
             ServiceAction::Restart => self.do_backoff(name, data, on_type),
             ServiceAction::Ignore => {
@@ -922,7 +910,7 @@ impl ServiceManager {
             "Service {:?} {} action is \"restart\", waiting ~{} before restart (backoff {})",
             name,
             on_type,
-            go_duration(data.backoff_time),
+            pebble_plan::GoDuration::from(data.backoff_time),
             data.backoff_num
         );
         data.set_state(State::Backoff);

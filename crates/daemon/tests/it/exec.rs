@@ -176,6 +176,47 @@ async fn users_come_from_the_daemons_user_database() {
     assert!(body.contains("user: unknown user root"), "{body}");
 }
 
+/// `/v1/changes/{id}/wait` parses and prints its timeout as Go does: exact fractions and Go's
+/// quoting in errors (a pending exec change is one that is not ready).
+#[tokio::test]
+async fn change_wait_timeout_is_go_duration() {
+    let d = start().await;
+    let (status, body) = post_raw(&d.client, r#"{"command":["true"]}"#).await;
+    assert_eq!(status, 202, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let change = v["change"].as_str().unwrap().to_string();
+    let wait = |timeout: &'static str| {
+        let client = d.client.clone();
+        let path = format!("/v1/changes/{change}/wait");
+        async move {
+            let mut q = Query::new();
+            q.push("timeout", timeout);
+            let (parts, bytes) = client
+                .request_bytes(Method::GET, &path, &q, None)
+                .await
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            (parts.status.as_u16(), v["result"]["message"].clone())
+        }
+    };
+    // A negative timeout answers at once; 0.071m is exactly 4.26s.
+    assert_eq!(
+        wait("-0.071m").await,
+        (504, "timed out waiting for change after -4.26s".into())
+    );
+    assert_eq!(
+        wait("-1.009h").await,
+        (504, "timed out waiting for change after -1h0m32.4s".into())
+    );
+    assert_eq!(
+        wait("a\"b").await,
+        (
+            400,
+            r#"invalid timeout: time: invalid duration "a\"b""#.into()
+        )
+    );
+}
+
 #[tokio::test]
 async fn request_errors_are_pebbles() {
     let d = start().await;

@@ -66,7 +66,7 @@ pub struct ExecArgs {
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let nanos = pebble_daemon::exec::godur::parse_go_duration(s)?;
+    let nanos = pebble_plan::go_duration::parse_nanos(s).map_err(|e| e.to_string())?;
     Ok(Duration::from_nanos(u64::try_from(nanos).unwrap_or(0)))
 }
 

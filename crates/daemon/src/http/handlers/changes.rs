@@ -79,7 +79,7 @@ pub async fn wait(req: Req) -> Resp {
     let nanos = if timeout.is_empty() {
         0
     } else {
-        match crate::timefmt::parse_go_duration(timeout) {
+        match pebble_plan::go_duration::parse_nanos(timeout) {
             Ok(n) => n,
             Err(e) => return envelope::bad_request(format!("invalid timeout: {e}")),
         }
@@ -101,7 +101,7 @@ pub async fn wait(req: Req) -> Resp {
             504,
             format!(
                 "timed out waiting for change after {}",
-                crate::timefmt::go_duration_signed(nanos)
+                pebble_plan::go_duration::format_nanos(nanos)
             ),
         ),
     }
