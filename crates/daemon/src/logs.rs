@@ -562,7 +562,11 @@ mod tests {
             let data: Vec<u8> = (0..first).map(|i| b'a' + (i % 26) as u8).collect();
             ring.append_raw(&data);
             let keep = first.min(cap);
-            assert_eq!(ring.raw_bytes(), &data[first - keep..], "cap {cap} first {first}");
+            assert_eq!(
+                ring.raw_bytes(),
+                &data[first - keep..],
+                "cap {cap} first {first}"
+            );
             ring.append_raw(b"XYZ");
             let mut all = data.clone();
             all.extend_from_slice(b"XYZ");
