@@ -67,22 +67,30 @@ fn summary(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The categories in Pebble's order with their implemented commands (empty ones left out).
+fn categories() -> Vec<(&'static str, Vec<&'static str>)> {
+    let have = implemented();
+    CATEGORIES
+        .iter()
+        .map(|(cat, cmds)| {
+            let cmds: Vec<&str> = cmds
+                .iter()
+                .copied()
+                .filter(|c| have.iter().any(|h| h == c))
+                .collect();
+            (*cat, cmds)
+        })
+        .filter(|(_, cmds)| !cmds.is_empty())
+        .collect()
+}
+
 /// `pebble help` (also printed when no command is given).
 pub fn short_help() -> String {
-    let have = implemented();
     let mut s = format!(
         "{HEADER}\nUsage: pebble <command> [<options>...]\n\nCommands can be classified as follows:\n\n"
     );
     let width = CATEGORIES.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
-    for (cat, cmds) in CATEGORIES {
-        let cmds: Vec<&str> = cmds
-            .iter()
-            .copied()
-            .filter(|c| have.iter().any(|h| h == c))
-            .collect();
-        if cmds.is_empty() {
-            continue;
-        }
+    for (cat, cmds) in categories() {
         s.push_str(&format!("  {cat:>width$}: {}\n", cmds.join(", ")));
     }
     s.push_str(
@@ -94,24 +102,15 @@ For a short summary of all commands, run 'pebble help --all'.\n",
 
 /// `pebble help --all`.
 pub fn long_help() -> String {
-    let have = implemented();
     let mut s = format!("{HEADER}\nUsage: pebble <command> [<options>...]\n");
-    let width = CATEGORIES
+    let categories = categories();
+    let width = categories
         .iter()
         .flat_map(|(_, c)| c.iter())
-        .filter(|c| have.iter().any(|h| h == *c))
         .map(|c| c.len())
         .max()
         .unwrap_or(0);
-    for (cat, cmds) in CATEGORIES {
-        let cmds: Vec<&str> = cmds
-            .iter()
-            .copied()
-            .filter(|c| have.iter().any(|h| h == c))
-            .collect();
-        if cmds.is_empty() {
-            continue;
-        }
+    for (cat, cmds) in categories {
         s.push_str(&format!("\n{cat}:\n"));
         for c in cmds {
             s.push_str(&format!("  {c:<width$}  {}\n", summary(c)));
@@ -171,7 +170,22 @@ mod tests {
         assert!(pos("\nInfo:\n") < pos("\nPlan:\n"));
         assert!(pos("\nPlan:\n") < pos("\nServices:\n"));
         assert!(pos("\nServices:\n") < pos("\nChanges:\n"));
-        assert!(h.contains("  services  Query the status of configured services\n"));
+        // Names are padded to the longest listed name, then two spaces.
+        let width = h
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter_map(|l| l.split_once("  ").map(|(name, _)| name.trim_end().len()))
+            .max()
+            .unwrap();
+        let services = format!(
+            "  {:<width$}  Query the status of configured services\n",
+            "services"
+        );
+        assert!(h.contains(&services), "{h}");
+        assert!(h.contains(&format!(
+            "  {:<width$}  Start one or more checks\n",
+            "start-checks"
+        )));
         // autostart is not listed.
         assert!(!h.contains("autostart"));
     }
