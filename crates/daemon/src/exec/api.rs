@@ -128,10 +128,13 @@ pub async fn websocket(req: Req) -> Resp {
         }
         Err(e) => return envelope::error(e.status(), e.to_string()),
     };
-    let head = match ws::handshake_response(req.request.headers()) {
+    let mut head = match ws::handshake_response(req.request.headers()) {
         Ok(h) => h,
         Err(msg) => return envelope::bad_request(msg),
     };
+    if let Some(ext) = ws::header_case_extensions().await {
+        *head.extensions_mut() = ext;
+    }
     let request = req.into_request();
     tokio::spawn(async move {
         if let Ok(upgraded) = hyper::upgrade::on(request).await {

@@ -29,6 +29,54 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
     })
 }
 
+/// Header names of the `101` response in gorilla/websocket's case, as one raw request head.
+const HANDSHAKE_NAMES: &[u8] = b"GET / HTTP/1.1\r\nUpgrade: x\r\nConnection: close\r\n\
+Sec-WebSocket-Accept: x\r\n\r\n";
+
+/// Response extensions that make hyper write the handshake's header names in Go's case
+/// (`Sec-WebSocket-Accept`, where its title case would give `Sec-Websocket-Accept`).
+///
+/// hyper writes a response's header names from the case map a request parsed with
+/// `preserve_header_case` carries in its extensions; that map type is not public, so one is
+/// made once by parsing [`HANDSHAKE_NAMES`] through an in-memory connection, and cloned into
+/// every handshake response. `None` if that failed (names are then title-cased).
+pub async fn header_case_extensions() -> Option<http::Extensions> {
+    static CAPTURED: tokio::sync::OnceCell<Option<http::Extensions>> =
+        tokio::sync::OnceCell::const_new();
+    CAPTURED.get_or_init(capture_header_case).await.clone()
+}
+
+async fn capture_header_case() -> Option<http::Extensions> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let captured: std::sync::Arc<std::sync::Mutex<Option<http::Extensions>>> =
+        std::sync::Arc::default();
+    let slot = captured.clone();
+    let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        if let Ok(mut g) = slot.lock() {
+            *g = Some(req.extensions().clone());
+        }
+        async { Ok::<_, std::convert::Infallible>(Response::new(crate::http::body::Body::empty())) }
+    });
+    let (mut client, server) = tokio::io::duplex(4096);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .serve_connection(hyper_util::rt::TokioIo::new(server), svc);
+    let talk = async move {
+        client.write_all(HANDSHAKE_NAMES).await?;
+        let mut sink = Vec::new();
+        client.read_to_end(&mut sink).await
+    };
+    let capture = async {
+        let (served, talked) = tokio::join!(conn, talk);
+        served.is_ok() && talked.is_ok()
+    };
+    let ok = tokio::time::timeout(std::time::Duration::from_secs(1), capture).await;
+    if !matches!(ok, Ok(true)) {
+        return None;
+    }
+    captured.lock().ok()?.take()
+}
+
 /// Check a websocket upgrade request and build the `101 Switching Protocols` response, or
 /// return the 400 message (gorilla's texts).
 pub fn handshake_response(headers: &HeaderMap) -> Result<Response<()>, String> {

@@ -124,7 +124,10 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming
         }
     };
 
-    if !resp.headers().contains_key(header::DATE) {
+    // gorilla/websocket writes its 101 response itself, without a Date.
+    if !resp.headers().contains_key(header::DATE)
+        && resp.status() != StatusCode::SWITCHING_PROTOCOLS
+    {
         resp.headers_mut().insert(header::DATE, date_value());
     }
     if log {
@@ -167,6 +170,7 @@ pub async fn serve_connection<I>(
     });
     let conn = http1::Builder::new()
         .title_case_headers(true)
+        .auto_date_header(false)
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), svc)
         .with_upgrades();

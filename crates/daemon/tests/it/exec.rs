@@ -217,6 +217,40 @@ async fn change_wait_timeout_is_go_duration() {
     );
 }
 
+/// The `101 Switching Protocols` head is byte for byte gorilla's (golden api-exec.md): header
+/// names in its case (`Sec-WebSocket-Accept`), no `Date`.
+#[tokio::test]
+async fn websocket_handshake_head_matches_go() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = start().await;
+    let (status, body) = post_raw(&d.client, r#"{"command":["echo","hi"]}"#).await;
+    assert_eq!(status, 202, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let task = v["result"]["task-id"].as_str().unwrap().to_string();
+    for ws in ["control", "stdio"] {
+        let mut sock = tokio::net::UnixStream::connect(&d.inner.socket)
+            .await
+            .unwrap();
+        let req = format!(
+            "GET /v1/tasks/{task}/websocket/{ws} HTTP/1.1\r\nHost: localhost\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        sock.write_all(req.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(sock.read(&mut byte).await.unwrap(), 1, "{head:?}");
+            head.push(byte[0]);
+        }
+        assert_eq!(
+            String::from_utf8(head).unwrap(),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        );
+    }
+}
+
 #[tokio::test]
 async fn request_errors_are_pebbles() {
     let d = start().await;
