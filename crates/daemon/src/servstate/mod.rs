@@ -283,8 +283,10 @@ impl ServiceManager {
                 .or_insert_with(|| ServiceData::new(config.clone()));
             match data.state {
                 State::Initial | State::Starting | State::Running if data.generation > 0 => {
-                    // Pebble copies the current config even when already started.
-                    data.config = config;
+                    // Deliberate difference (docs/compatibility.md, item 17): Pebble copies the
+                    // current plan config here although the process keeps running with the old
+                    // one, so a later replan would not restart it. We keep the config the
+                    // process was started with, so the next replan restarts it.
                     log.info(&format!("Service {name:?} already started."));
                     return Ok(());
                 }

@@ -456,6 +456,35 @@ async fn replan_lists_changed_and_enabled() {
     assert_eq!(mgr.replan_lists(), (vec![], vec!["c".to_string()]));
 }
 
+/// Appendix C item 17 (deliberate difference): starting an already running service does not
+/// adopt the new plan config, so the next replan still sees the change and restarts it.
+#[tokio::test(start_paused = true)]
+async fn start_of_running_service_keeps_its_started_config() {
+    let (fake, mgr) = setup(vec![svc("a")]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let mut a2 = svc("a");
+    a2.command = "/bin/new --flag".into();
+    let mut plan = Plan::default();
+    plan.services.insert("a".into(), a2);
+    mgr.set_plan(Arc::new(plan));
+    let (r, log, _) = bg_start(&mgr, "a").await.unwrap();
+    r.unwrap();
+    assert_eq!(log, ["INFO Service \"a\" already started."]);
+    assert_eq!(fake.spawn_count(), 1, "no new process");
+    assert_eq!(
+        mgr.replan_lists(),
+        (vec!["a".to_string()], vec!["a".to_string()]),
+        "replan must still see the changed config"
+    );
+    // Replan's stop then start runs the new command.
+    fake.set_signal_mode(FakeSignalMode::Obey);
+    mgr.stop("a", &NoTaskLog).await.unwrap();
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    assert_eq!(fake.spawn_count(), 2);
+    assert_eq!(fake.last().unwrap().spec.argv, ["/bin/new", "--flag"]);
+    assert_eq!(mgr.replan_lists(), (vec![], vec![]));
+}
+
 #[tokio::test(start_paused = true)]
 async fn spawn_failure_is_start_error() {
     let (fake, mgr) = setup(vec![svc("a")]);
