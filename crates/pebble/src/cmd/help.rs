@@ -160,6 +160,7 @@ pub fn run(args: HelpArgs) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
