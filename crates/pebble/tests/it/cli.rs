@@ -454,3 +454,39 @@ fn follow_logs_streams_new_lines() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// Golden cli#20 and #123: a lone no-op stop prints nothing; a no-op stop task that finishes
+/// while another service is still stopping prints its task log line on stdout.
+#[test]
+fn stop_prints_the_log_of_a_no_op_task_among_running_ones() {
+    let layer = r#"services:
+  slow:
+    override: replace
+    command: /bin/sh -c 'trap "sleep 0.3; exit 0" TERM; while :; do sleep 0.05; done'
+  gamma:
+    override: replace
+    command: sleep 100000
+"#;
+    let s = Scenario {
+        d: Daemon::start(&[("001-base.yaml", layer)], &[]),
+    };
+    let out = s.run(&["start", "slow", "gamma"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    let out = s.run(&["stop", "gamma"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    // Already stopped, alone: the change is ready at the first poll.
+    let out = s.run(&["stop", "gamma"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+
+    let out = s.run(&["stop", "slow", "gamma"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let line = out.stdout.strip_suffix('\n').unwrap_or_default();
+    assert!(!line.contains('\n'), "{out:?}");
+    let (time, rest) = line.split_once(' ').unwrap_or_default();
+    assert_eq!(rest, "INFO Service \"gamma\" already stopped.", "{out:?}");
+    assert!(
+        time.parse::<jiff::Timestamp>().is_ok() && time.ends_with('Z') && time.len() == 20,
+        "{out:?}"
+    );
+    assert_eq!(s.current("slow"), "inactive");
+}
