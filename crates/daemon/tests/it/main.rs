@@ -1,6 +1,7 @@
 //! Integration tests of pebble-daemon.
 
 mod api;
+mod appendix_c;
 mod common;
 mod exec;
 mod files;
