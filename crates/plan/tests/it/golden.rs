@@ -270,3 +270,20 @@ fn yaml_syntax_error_text() {
     // Go: `cannot parse layer "bad": yaml: line 1: did not find expected ',' or ']'`.
     insta::assert_snapshot!(err.to_string(), @r#"cannot parse layer "bad": yaml: line 2: unclosed bracket '['"#);
 }
+
+/// Appendix C item 6: of a check's defaults only `threshold` (3) is shown in the plan;
+/// `level`, `startup`, `period` and `timeout` are not.
+#[test]
+fn check_threshold_default_is_the_only_default_shown() {
+    let (_, plan) = api_add(
+        &[],
+        "base",
+        "checks:\n  c:\n    override: replace\n    exec:\n      command: true\n",
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.to_yaml(),
+        "checks:\n    c:\n        override: replace\n        threshold: 3\n        exec:\n            command: \"true\"\n"
+    );
+}

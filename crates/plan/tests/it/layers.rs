@@ -265,3 +265,36 @@ fn pairing_section() {
     let c = parse_layer(3000, "c", b"pairing:\n  mode: multiple\n").unwrap();
     assert_eq!(combine_layers(&[a, c]).unwrap().pairing_mode, "multiple");
 }
+
+/// Appendix C item 5: check sub-objects merge under `override: merge`, so turning an http
+/// check into a tcp one by merging keeps the http part and fails validation; `replace` works.
+#[test]
+fn merging_a_check_into_another_type_is_an_error() {
+    let base = parse_layer(
+        1,
+        "base",
+        b"checks:\n  c:\n    override: replace\n    http:\n      url: http://localhost:8080/\n",
+    )
+    .unwrap();
+    let merge = parse_layer(
+        2,
+        "merge",
+        b"checks:\n  c:\n    override: merge\n    tcp:\n      port: 8080\n",
+    )
+    .unwrap();
+    assert_eq!(
+        combine_layers(&[base.clone(), merge])
+            .unwrap_err()
+            .to_string(),
+        "plan must specify one of \"http\", \"tcp\", or \"exec\" for check \"c\""
+    );
+    let replace = parse_layer(
+        2,
+        "replace",
+        b"checks:\n  c:\n    override: replace\n    tcp:\n      port: 8080\n",
+    )
+    .unwrap();
+    let plan = combine_layers(&[base, replace]).unwrap();
+    let c = &plan.checks["c"];
+    assert!(c.http.is_none() && c.tcp.is_some(), "{c:?}");
+}

@@ -68,3 +68,55 @@ fn startup_enabled() {
     );
     assert_eq!(p.startup_enabled_services(), names(&["a", "b"]));
 }
+
+/// Appendix C item 1: `requires` pulls services in but does not order them: without
+/// `after`/`before` the lane follows name order, so the requirer may come first.
+#[test]
+fn requires_does_not_order() {
+    let p = plan(
+        "services:\n  a:\n    override: replace\n    command: x\n    requires: [b]\n  b:\n    override: replace\n    command: x\n",
+    );
+    assert_eq!(
+        p.start_order(&names(&["a"])).unwrap(),
+        vec![names(&["a", "b"])]
+    );
+}
+
+/// Appendix C item 1: `after`/`before` between services not linked by `requires` do not
+/// serialise them: each gets its own lane (lanes run concurrently), ordered but separate.
+#[test]
+fn after_without_requires_gives_separate_lanes() {
+    let p = plan(
+        "services:\n  a:\n    override: replace\n    command: x\n    after: [b]\n  b:\n    override: replace\n    command: x\n  c:\n    override: replace\n    command: x\n    before: [b]\n",
+    );
+    let all = names(&["a", "b", "c"]);
+    assert_eq!(
+        p.start_order(&all).unwrap(),
+        vec![names(&["c"]), names(&["b"]), names(&["a"])]
+    );
+    assert_eq!(
+        p.stop_order(&all).unwrap(),
+        vec![names(&["a"]), names(&["b"]), names(&["c"])]
+    );
+}
+
+/// Appendix C item 1: unknown names in `after`/`before` are ignored; in `requires` they
+/// make the plan invalid.
+#[test]
+fn unknown_after_before_ignored_unknown_requires_fatal() {
+    let p = plan(
+        "services:\n  a:\n    override: replace\n    command: x\n    after: [ghost1]\n    before: [ghost2]\n",
+    );
+    assert_eq!(p.start_order(&names(&["a"])).unwrap(), vec![names(&["a"])]);
+    assert_eq!(p.stop_order(&names(&["a"])).unwrap(), vec![names(&["a"])]);
+    let layer = parse_layer(
+        1000,
+        "base",
+        b"services:\n  a:\n    override: replace\n    command: x\n    requires: [ghost]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        combine_layers(&[layer]).unwrap_err().to_string(),
+        "service \"ghost\" does not exist"
+    );
+}
