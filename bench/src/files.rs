@@ -84,6 +84,28 @@ pub fn pull_raw(sock: &Path, path: &str) -> anyhow::Result<(u64, f64)> {
     Ok((n, secs))
 }
 
+/// Write `size` bytes to `path` as the daemon's push does (temporary file in the same
+/// directory, 1 MiB writes, fsync, rename, fsync of the directory); returns seconds.
+pub fn disk_write(path: &Path, size: u64) -> anyhow::Result<f64> {
+    let data = block();
+    let tmp = path.with_extension("bench-tmp");
+    let t0 = Instant::now();
+    let mut f = std::fs::File::create(&tmp)?;
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        f.write_all(&data[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(t0.elapsed().as_secs_f64())
+}
+
 /// Stream `size` bytes through an in-process pipe (writer thread, 1 MiB writes and reads);
 /// returns seconds.
 pub fn pipe(size: u64) -> anyhow::Result<f64> {
@@ -162,6 +184,19 @@ pub fn cat_local(size: u64) -> anyhow::Result<f64> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn disk_write_writes_the_file() {
+        let dir = std::env::temp_dir().join(format!("pebble-bench-disk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        assert!(disk_write(&path, 3 * CHUNK as u64 + 1).unwrap() > 0.0);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            3 * CHUNK as u64 + 1
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn pipe_and_cat_move_every_byte() {

@@ -10,11 +10,13 @@
 //! | `http-rtt SOCK PATH N` | keep-alive round trips: p50/p99 µs |
 //! | `startup PEBBLE WORKDIR N` | start to a served system-info, and fork+exec of `true`: ms |
 //! | `exec-rtt SOCK N` | `exec(["true"]).wait()` via the Rust client, and spawning `true`: ms |
+//! | `exec-phases SOCK N` | the same, split: POST, websockets, wait: ms |
 //! | `exec-cat SOCK BYTES RUNS` | `cat` through exec, and through a local `cat`: MB/s |
 //! | `push-raw SOCK PATH BYTES RUNS` | one multipart push over raw HTTP: MB/s |
 //! | `pull-raw SOCK PATH BYTES RUNS` | one pull over raw HTTP: MB/s |
 //! | `pull-client SOCK PATH BYTES RUNS` | pull via the Rust client: MB/s |
 //! | `pipe BYTES RUNS` | in-process pipe throughput: MB/s |
+//! | `disk PATH BYTES RUNS` | write + fsync + rename of a file, as a push does: MB/s |
 
 mod client;
 mod files;
@@ -97,6 +99,9 @@ fn main() -> anyhow::Result<()> {
             arg(&args, 4, "N")?,
         ),
         "exec-rtt" => client::exec_rtt(&arg::<PathBuf>(&args, 2, "SOCK")?, arg(&args, 3, "N")?),
+        "exec-phases" => {
+            client::exec_phases(&arg::<PathBuf>(&args, 2, "SOCK")?, arg(&args, 3, "N")?)
+        }
         "exec-cat" => {
             let sock: PathBuf = arg(&args, 2, "SOCK")?;
             let bytes: u64 = arg(&args, 3, "BYTES")?;
@@ -122,6 +127,15 @@ fn main() -> anyhow::Result<()> {
                 }
                 _ => client::pull(&sock, &path, bytes),
             })?;
+            println!("{{\"mbps\":{mbps:.1}}}");
+            Ok(())
+        }
+        "disk" => {
+            let path: PathBuf = arg(&args, 2, "PATH")?;
+            let bytes: u64 = arg(&args, 3, "BYTES")?;
+            let runs: usize = arg(&args, 4, "RUNS")?;
+            let mbps = rate(bytes, runs, || files::disk_write(&path, bytes))?;
+            let _ = std::fs::remove_file(&path);
             println!("{{\"mbps\":{mbps:.1}}}");
             Ok(())
         }

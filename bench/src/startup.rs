@@ -15,6 +15,11 @@ fn one_start(pebble: &Path, dir: &Path) -> anyhow::Result<f64> {
     std::fs::create_dir_all(dir)?;
     let sock = dir.join(".pebble.socket");
     let request = get_request("/v1/system-info");
+    // Analysis knob: sleep between connection attempts instead of spinning.
+    let poll_sleep = std::env::var("PEBBLE_BENCH_POLL_US")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_micros);
     let t0 = Instant::now();
     let mut child = Command::new(pebble)
         .arg("run")
@@ -34,7 +39,10 @@ fn one_start(pebble: &Path, dir: &Path) -> anyhow::Result<f64> {
         if let Some(status) = child.try_wait()? {
             break Err(anyhow::anyhow!("pebble run exited early: {status}"));
         }
-        std::hint::spin_loop();
+        match poll_sleep {
+            Some(d) => std::thread::sleep(d),
+            None => std::hint::spin_loop(),
+        }
     };
     let pid = libc::pid_t::try_from(child.id())?;
     // SAFETY: kill(2) has no memory-safety preconditions.
