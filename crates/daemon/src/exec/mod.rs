@@ -16,6 +16,7 @@ pub mod api;
 pub mod pty;
 pub mod session;
 pub mod setup;
+pub mod spawn;
 pub mod ws;
 
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -419,80 +419,43 @@ impl Execution {
         }
     }
 
-    async fn start(
+    /// Start the command with `stdio` as its fds 0-2, in a new session (with `ctty`, the
+    /// PTY on fd 0 as controlling terminal), as `creds` if set. Our copies of the fds are
+    /// closed on return, so EOF comes once the child (and anything it started) is gone.
+    fn spawn(
         &self,
         reaper: &Reaper,
-        stdio_ws: ExecWebSocket,
-        stderr_ws: Option<ExecWebSocket>,
-        control_rx: Option<oneshot::Receiver<ExecWebSocket>>,
-        abort: std::pin::Pin<&mut impl Future<Output = ()>>,
-    ) -> Result<ExecOutcome, String> {
+        stdio: [OwnedFd; 3],
+        creds: Option<(u32, u32)>,
+        ctty: bool,
+    ) -> io::Result<(i32, crate::reaper::ExitWaiter)> {
         let s = &self.setup;
-        let io_err = |e: io::Error| super::errno_text(&e);
-        let (stdio_sink, stdio_stream) = stdio_ws.split();
+        if creds.is_none() && !ctty && stdio.iter().all(|fd| fd.as_raw_fd() > 2) {
+            // The common case: posix_spawn (vfork-like), much cheaper than fork.
+            let fds = [stdio[0].as_fd(), stdio[1].as_fd(), stdio[2].as_fd()];
+            return reaper.spawn_with(|| {
+                super::spawn::spawn_session(
+                    &s.program,
+                    &s.command,
+                    &s.environment,
+                    &s.working_dir,
+                    fds,
+                )
+            });
+        }
+        let [stdin, stdout, stderr] = stdio;
         let mut cmd = Command::new(&s.program);
         cmd.arg0(&s.command[0])
             .args(&s.command[1..])
             .env_clear()
             .envs(&s.environment)
-            .current_dir(&s.working_dir);
-
-        let mut pty_fd: Option<Arc<OwnedFd>> = None;
-        let stdin_sink;
-        let out_reader: Box<dyn AsyncRead + Send + Unpin>;
-        if s.terminal {
-            let owner = match (s.uid, s.gid) {
-                (Some(u), Some(g)) => Some((u, g)),
-                _ => None,
-            };
-            let (master, slave) = open_pty(owner, s.width, s.height).map_err(io_err)?;
-            let reader = FdStream::new(master.try_clone().map_err(io_err)?).map_err(io_err)?;
-            out_reader = Box::new(reader);
-            if s.interactive {
-                let veof = veof_char(master.as_fd());
-                let writer = FdStream::new(master.try_clone().map_err(io_err)?).map_err(io_err)?;
-                stdin_sink = StdinSink::Pty(writer, veof);
-                cmd.stdin(Stdio::from(slave.try_clone().map_err(io_err)?));
-            } else {
-                let (r, w) = pipe().map_err(io_err)?;
-                stdin_sink = StdinSink::Pipe(
-                    tokio::net::unix::pipe::Sender::from_owned_fd(w).map_err(io_err)?,
-                );
-                cmd.stdin(Stdio::from(r));
-            }
-            if !s.split_stderr {
-                cmd.stderr(Stdio::from(slave.try_clone().map_err(io_err)?));
-            }
-            cmd.stdout(Stdio::from(slave));
-            pty_fd = Some(Arc::new(master));
-        } else {
-            let (r, w) = pipe().map_err(io_err)?;
-            stdin_sink =
-                StdinSink::Pipe(tokio::net::unix::pipe::Sender::from_owned_fd(w).map_err(io_err)?);
-            cmd.stdin(Stdio::from(r));
-            let (out_r, out_w) = pipe().map_err(io_err)?;
-            grow_pipe(&out_r);
-            if !s.split_stderr {
-                cmd.stderr(Stdio::from(out_w.try_clone().map_err(io_err)?));
-            }
-            cmd.stdout(Stdio::from(out_w));
-            out_reader = Box::new(receiver(out_r).map_err(io_err)?);
-        }
-        let mut err_reader = None;
-        if s.split_stderr {
-            let (r, w) = pipe().map_err(io_err)?;
-            grow_pipe(&r);
-            cmd.stderr(Stdio::from(w));
-            err_reader = Some(receiver(r).map_err(io_err)?);
-        }
-
-        // Credentials only when they differ from the daemon's own.
-        if let (Some(uid), Some(gid)) = (s.uid, s.gid)
-            && (uid != nix::unistd::getuid().as_raw() || gid != nix::unistd::getgid().as_raw())
-        {
+            .current_dir(&s.working_dir)
+            .stdin(Stdio::from(stdin))
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(stderr));
+        if let Some((uid, gid)) = creds {
             cmd.uid(uid).gid(gid);
         }
-        let ctty = s.terminal && s.interactive;
         // SAFETY: the closure only makes async-signal-safe system calls (setsid, ioctl).
         unsafe {
             cmd.pre_exec(move || {
@@ -505,6 +468,91 @@ impl Execution {
                 Ok(())
             });
         }
+        let child = reaper.spawn(&mut cmd)?;
+        Ok((child.pid, child.exit))
+    }
+
+    async fn start(
+        &self,
+        reaper: &Reaper,
+        stdio_ws: ExecWebSocket,
+        stderr_ws: Option<ExecWebSocket>,
+        control_rx: Option<oneshot::Receiver<ExecWebSocket>>,
+        abort: std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<ExecOutcome, String> {
+        let s = &self.setup;
+        let io_err = |e: io::Error| super::errno_text(&e);
+        let (stdio_sink, stdio_stream) = stdio_ws.split();
+
+        let mut pty_fd: Option<Arc<OwnedFd>> = None;
+        let stdin_sink;
+        let out_reader: Box<dyn AsyncRead + Send + Unpin>;
+        // The child's fds 0, 1 and 2.
+        let (child_in, child_out, child_err): (OwnedFd, OwnedFd, Option<OwnedFd>);
+        if s.terminal {
+            let owner = match (s.uid, s.gid) {
+                (Some(u), Some(g)) => Some((u, g)),
+                _ => None,
+            };
+            let (master, slave) = open_pty(owner, s.width, s.height).map_err(io_err)?;
+            let reader = FdStream::new(master.try_clone().map_err(io_err)?).map_err(io_err)?;
+            out_reader = Box::new(reader);
+            if s.interactive {
+                let veof = veof_char(master.as_fd());
+                let writer = FdStream::new(master.try_clone().map_err(io_err)?).map_err(io_err)?;
+                stdin_sink = StdinSink::Pty(writer, veof);
+                child_in = slave.try_clone().map_err(io_err)?;
+            } else {
+                let (r, w) = pipe().map_err(io_err)?;
+                stdin_sink = StdinSink::Pipe(
+                    tokio::net::unix::pipe::Sender::from_owned_fd(w).map_err(io_err)?,
+                );
+                child_in = r;
+            }
+            child_err = if s.split_stderr {
+                None
+            } else {
+                Some(slave.try_clone().map_err(io_err)?)
+            };
+            child_out = slave;
+            pty_fd = Some(Arc::new(master));
+        } else {
+            let (r, w) = pipe().map_err(io_err)?;
+            stdin_sink =
+                StdinSink::Pipe(tokio::net::unix::pipe::Sender::from_owned_fd(w).map_err(io_err)?);
+            child_in = r;
+            let (out_r, out_w) = pipe().map_err(io_err)?;
+            grow_pipe(&out_r);
+            child_err = if s.split_stderr {
+                None
+            } else {
+                Some(out_w.try_clone().map_err(io_err)?)
+            };
+            child_out = out_w;
+            out_reader = Box::new(receiver(out_r).map_err(io_err)?);
+        }
+        let mut err_reader = None;
+        let child_err = match child_err {
+            Some(fd) => fd,
+            None => {
+                let (r, w) = pipe().map_err(io_err)?;
+                grow_pipe(&r);
+                err_reader = Some(receiver(r).map_err(io_err)?);
+                w
+            }
+        };
+
+        // Credentials only when they differ from the daemon's own.
+        let creds = match (s.uid, s.gid) {
+            (Some(uid), Some(gid))
+                if uid != nix::unistd::getuid().as_raw()
+                    || gid != nix::unistd::getgid().as_raw() =>
+            {
+                Some((uid, gid))
+            }
+            _ => None,
+        };
+        let ctty = s.terminal && s.interactive;
 
         // Output pumps run from now on: they end at EOF, i.e. once every writer is closed.
         let out_task = tokio::spawn(pump_output(out_reader, stdio_sink));
@@ -526,11 +574,8 @@ impl Execution {
             tokio::spawn(pump_input(st, None, done_rx.clone()));
         }
 
-        let spawned = reaper.spawn(&mut cmd);
-        // Close our copies of the child's ends now: EOF then comes when the child (and any
-        // grandchild holding them) is gone.
-        drop(cmd);
-        let child = match spawned {
+        let spawned = self.spawn(reaper, [child_in, child_out, child_err], creds, ctty);
+        let (pid, exit) = match spawned {
             Ok(c) => c,
             Err(e) => {
                 let _ = done_tx.send(true);
@@ -546,7 +591,7 @@ impl Execution {
             }
         };
         let proc_ = Arc::new(Proc {
-            pid: child.pid,
+            pid,
             alive: AtomicBool::new(true),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -558,7 +603,7 @@ impl Execution {
             stop_rx,
         ));
 
-        let mut exit = child.exit;
+        let mut exit = exit;
         let timeout = async {
             if s.timeout_nanos == 0 {
                 std::future::pending::<()>().await

@@ -390,3 +390,26 @@ async fn spawn_failure_reports_error() {
         format!("fork/exec {}: no such file or directory", script.display())
     );
 }
+
+/// The command leads its own session, with an empty signal mask and no ignored signals
+/// (SIGPIPE back to default), whichever way it was spawned.
+#[tokio::test]
+async fn child_has_own_session_and_clean_signal_state() {
+    let mgr = manager();
+    register(
+        &mgr,
+        "1",
+        r#"{"command":["/bin/sh","-c","cut -d' ' -f6 /proc/$$/stat; echo $$; grep -E '^Sig(Blk|Ign)' /proc/$$/status"]}"#,
+    );
+    let task = run(&mgr, "1");
+    let _control = connect(&mgr, "1", "control").await;
+    let mut stdio = connect(&mgr, "1", "stdio").await;
+    send_end(&mut stdio).await;
+    let out = String::from_utf8(read_to_end(&mut stdio).await).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[0], lines[1], "session id is the pid: {out}");
+    assert_eq!(lines[2], "SigBlk:\t0000000000000000", "{out}");
+    assert_eq!(lines[3], "SigIgn:\t0000000000000000", "{out}");
+    assert_eq!(task.await.unwrap().exit_code, Some(0));
+}

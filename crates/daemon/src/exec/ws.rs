@@ -38,7 +38,7 @@ Sec-WebSocket-Accept: x\r\n\r\n";
 ///
 /// hyper writes a response's header names from the case map a request parsed with
 /// `preserve_header_case` carries in its extensions; that map type is not public, so one is
-/// made once by parsing [`HANDSHAKE_NAMES`] through an in-memory connection, and cloned into
+/// made once by parsing a request head with those names through an in-memory connection, and cloned into
 /// every handshake response. `None` if that failed (names are then title-cased).
 pub async fn header_case_extensions() -> Option<http::Extensions> {
     static CAPTURED: tokio::sync::OnceCell<Option<http::Extensions>> =
