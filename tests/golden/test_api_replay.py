@@ -18,7 +18,7 @@ from compare import where as _where
 import fixtures
 from fixtures import FEATURE_PROBES
 import summary
-import websocket
+import ws_replay as websocket
 from compare import compare_response
 from pebble_support import Daemon, http, raw_request
 from transcript import parse_api
