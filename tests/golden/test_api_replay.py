@@ -154,10 +154,21 @@ def session(pebble_bin):
         fixtures.teardown()
 
 
+# Differences listed, with their reason, in docs/compatibility.md. The exchange must still
+# fail only in the listed way: the message prefix up to the parser's own text is compared.
+KNOWN_DIFFERENCES = {
+    "api-basics#23": (
+        "YAML syntax error text is our parser's (docs/compatibility.md, Layers and plan)",
+        b'"message":"cannot parse layer YAML: cannot parse layer \\"bad\\": yaml: line ',
+    ),
+}
+
+
 @pytest.mark.parametrize("ex", EXCHANGES, ids=lambda e: e.id)
 def test_exchange(session, ex):
     feature = feature_of(ex)
     group = ex.file
+    resp = None
     try:
         session.before(ex)
         resp = raw_request(session.sock, ex.request_bytes(), stream_for=STREAMING.get(ex.id))
@@ -176,6 +187,13 @@ def test_exchange(session, ex):
     if not problems:
         summary.record(group, ex.id, "match")
         return
+    known = KNOWN_DIFFERENCES.get(ex.id)
+    if known is not None and resp is not None:
+        reason, must_contain = known
+        assert resp.status == ex.status, f"{ex.id}: status {resp.status}, expected {ex.status}"
+        assert must_contain in resp.body, f"{ex.id}: {resp.body!r} lacks {must_contain!r}"
+        summary.record(group, ex.id, "xfail", reason)
+        pytest.xfail(reason)
     if feature and not session.features.get(feature, False):
         summary.record(group, ex.id, "xfail", f"{feature} not implemented")
         pytest.xfail(f"{feature} not implemented")
