@@ -108,8 +108,17 @@ def connect(socket_path: str, path: str, timeout: float = 5.0):
     return sock, lines[0], [x for x in lines[1:] if x]
 
 
-def replay(socket_path: str, block: str, quiet_wait: float = 0.3) -> list[str]:
-    """Replays one websocket block; returns the differences found."""
+def _same_lines(a: bytes, b: bytes) -> bool:
+    return sorted(a.splitlines()) == sorted(b.splitlines())
+
+
+def replay(
+    socket_path: str, block: str, quiet_wait: float = 0.3, unordered_lines: bool = False
+) -> list[str]:
+    """Replays one websocket block; returns the differences found.
+
+    With `unordered_lines`, binary data frames are compared as sets of lines (for output whose
+    order comes from Go's randomised map iteration, such as `env`)."""
     paths, handshake, scripts = parse(block)
     problems: list[str] = []
     socks = {}
@@ -136,7 +145,10 @@ def replay(socket_path: str, block: str, quiet_wait: float = 0.3) -> list[str]:
                 elif direction == "server->client":
                     sock.settimeout(10)
                     got = _recv_frame(sock)
-                    if got != (kind, payload):
+                    same = got == (kind, payload) or (
+                        unordered_lines and got[0] == kind == "binary" and _same_lines(got[1], payload)
+                    )
+                    if not same:
                         problems.append(f"{name}: expected {kind} {payload!r}, got {got[0]} {got[1]!r}")
                         return
                 elif direction == "eof":
