@@ -25,12 +25,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A body stream that yields after [`POLL_BUDGET`] bytes, so that a parser draining everything
 /// that is ready (multer does) never buffers more than about that much.
-struct Budgeted<S> {
-    inner: Pin<Box<S>>,
+struct Budgeted<'a, S> {
+    inner: Pin<&'a mut S>,
     used: usize,
 }
 
-impl<S, E> Stream for Budgeted<S>
+impl<S, E> Stream for Budgeted<'_, S>
 where
     S: Stream<Item = Result<Bytes, E>>,
 {
@@ -99,12 +99,38 @@ where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: Into<BoxError> + 'static,
 {
-    let budgeted = Budgeted {
-        inner: Box::pin(body),
-        used: 0,
+    let mut body = Box::pin(body);
+    let result = {
+        let budgeted = Budgeted {
+            inner: body.as_mut(),
+            used: 0,
+        };
+        parse_and_write(multer::Multipart::new(budgeted, boundary)).await
     };
-    let mut mp = multer::Multipart::new(budgeted, boundary);
+    drain(body).await;
+    result
+}
 
+/// Most request bytes read after the multipart body ended (its epilogue, the chunked
+/// terminator) before answering. Reading them lets the connection stay usable and keeps the
+/// client from seeing a reset while it is still sending; past this the connection is dropped.
+const MAX_DRAIN: usize = 4 * 1024 * 1024;
+
+async fn drain<S, E>(mut body: Pin<Box<S>>)
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    use futures_util::StreamExt;
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = body.next().await {
+        seen += chunk.len();
+        if seen > MAX_DRAIN {
+            break;
+        }
+    }
+}
+
+async fn parse_and_write(mut mp: multer::Multipart<'_>) -> Result<Vec<FileResult>, String> {
     let mut part = match mp.next_field().await {
         Ok(Some(p)) => p,
         Ok(None) => return Err("cannot read request metadata: EOF".to_string()),

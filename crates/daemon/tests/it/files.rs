@@ -686,3 +686,36 @@ async fn large_files_stream_both_ways_through_the_client() {
         .unwrap();
     assert!(!dir.exists());
 }
+
+/// Bytes after the closing boundary (an epilogue) are read before the answer, so the client is
+/// never reset while still sending and the kept-alive connection serves the next request.
+#[tokio::test]
+async fn write_reads_the_whole_body_before_answering() {
+    let d = TestDaemon::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rel = "relative/path.txt";
+    let meta = format!(r#"{{"action":"write","files":[{{"path":"{rel}"}}]}}"#);
+    let mut body = push_body(&meta, &[(rel, "x")]).into_bytes();
+    body.extend_from_slice(&vec![b'e'; 300 * 1024]);
+    let mut c: Conn = d.connect().await;
+    let head = format!(
+        "POST /v1/files HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={B}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    c.write_raw(head.as_bytes()).await.unwrap();
+    c.write_raw(&body).await.unwrap();
+    let r = c.read().await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("paths must be absolute"), "{}", r.text());
+    // The same connection still works.
+    let path = dir.path().display().to_string();
+    c.send(
+        "GET",
+        &format!("/v1/files?action=list&path={path}&itself=true"),
+        None,
+        &[],
+    )
+    .await;
+    let r = c.read().await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
