@@ -91,6 +91,39 @@ def wait_for(cond, timeout: float, interval: float = 0.005, what: str = "conditi
         time.sleep(interval)
 
 
+def py_keepalive_rtts(sock_path: str, path: str, n: int) -> list[float]:
+    """Round trips (seconds) of `n` GETs on one kept-alive connection, raw Python client."""
+    req = f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    out = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            s.sendall(req)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError("connection closed")
+                buf += chunk
+            head, _, body = buf.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    length = int(v)
+            while len(body) < length:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError("connection closed")
+                body += chunk
+            out.append(time.perf_counter() - t0)
+    finally:
+        s.close()
+    return out
+
+
 def proc_status(pid: int, key: str) -> int:
     """A `kB` field of /proc/PID/status, in bytes."""
     with open(f"/proc/{pid}/status") as f:
@@ -425,6 +458,36 @@ def main() -> int:
                       f"{r['p50_us']:.1f} / {r['p99_us']:.1f} us ({ratio:.2f}x floor)",
                       f"fixed-bytes server, same client: {fl['p50_us']:.1f} / {fl['p99_us']:.1f} us",
                       "p50 <= 1.2x floor", "143-178 / 304-743 us (Python raw client)", ratio <= 1.2)
+
+        @f("e3", "GET /v1/services keep-alive, Python raw client (as Go's baseline), p50 / p99", "p50 <= 1.2x floor", "143-178 / 304-743 us")
+        def _():
+            # The same measurement with the client Go Pebble's baseline used: a raw Python HTTP
+            # client on one kept-alive connection, against the daemon and against the floor.
+            d = daemon()
+            resp = os.path.join(root, "services3.http")
+            subprocess.run([bench, "capture", d.sock, "/v1/services", resp], check=True)
+            floor_sock = os.path.join(root, "floor3.sock")
+            srv = subprocess.Popen([bench, "serve-fixed", floor_sock, resp], stdout=subprocess.PIPE, text=True)
+            try:
+                if srv.stdout.readline().strip() != "ready":
+                    raise RuntimeError("floor server did not start")
+                rounds = [(py_keepalive_rtts(d.sock, "/v1/services", 5000),
+                           py_keepalive_rtts(floor_sock, "/v1/services", 5000)) for _ in range(3)]
+            finally:
+                srv.kill()
+                srv.wait()
+            def pct(xs, q):
+                xs = sorted(xs)
+                return xs[min(len(xs) - 1, int(q * len(xs)))] * 1e6
+            r50 = statistics.median(pct(a, 0.5) for a, _ in rounds)
+            r99 = statistics.median(pct(a, 0.99) for a, _ in rounds)
+            f50 = statistics.median(pct(b, 0.5) for _, b in rounds)
+            f99 = statistics.median(pct(b, 0.99) for _, b in rounds)
+            ratio = r50 / f50
+            table.add("e3", "GET /v1/services keep-alive, Python raw client (as Go's baseline), p50 / p99",
+                      f"{r50:.1f} / {r99:.1f} us ({ratio:.2f}x floor)",
+                      f"fixed-bytes server, same client: {f50:.1f} / {f99:.1f} us",
+                      "p50 <= 1.2x floor", "143-178 / 304-743 us (1.65x a 72 us floor)", ratio <= 1.2)
 
         @f("e2", "ops get_services() (new connection per call), median", "(none)", "0.32-0.50 ms")
         def _():
