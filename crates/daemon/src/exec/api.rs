@@ -118,6 +118,25 @@ pub async fn websocket(req: Req) -> Resp {
     };
     let claim = match mgr.connect(&task_id, &ws_id) {
         Ok(c) => c,
+        Err(ConnectError::NotRunning(_)) if ws_id == "control" => {
+            // The command does not wait for `control` (only stdio/stderr): a client that
+            // connects control last, or in parallel, can arrive after a short command ended.
+            // Accept it and close it at once, as the server closes control when the command ends.
+            state.wait_change_ready(task.change).await;
+            let mut head = match ws::handshake_response(req.request.headers()) {
+                Ok(h) => h,
+                Err(msg) => return envelope::bad_request(msg),
+            };
+            if let Some(ext) = ws::header_case_extensions().await {
+                *head.extensions_mut() = ext;
+            }
+            let request = req.into_request();
+            tokio::spawn(async move {
+                // Dropping the upgraded connection closes it without a close frame.
+                let _ = hyper::upgrade::on(request).await;
+            });
+            return head.map(|()| Body::empty());
+        }
         Err(ConnectError::NotRunning(_)) => {
             // Not (or no longer) running: answer from the change, as Pebble does once it is ready.
             let change = state.wait_change_ready(task.change).await;

@@ -461,3 +461,45 @@ async fn cat_throughput_and_round_trip() {
     assert_eq!(out.len(), data.len());
     assert!(out == data);
 }
+
+/// The command starts once stdio is connected; a `control` websocket that arrives after it
+/// ended (a client connecting in parallel can lose that race) is accepted and closed at once,
+/// rather than answered with an empty 200.
+#[tokio::test]
+async fn late_control_websocket_is_accepted_then_closed() {
+    let d = start().await;
+    let (status, body) = post_raw(&d.client, r#"{"command":["true"]}"#).await;
+    assert_eq!(status, 202, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let task = v["result"]["task-id"].as_str().unwrap().to_string();
+    let change = v["change"].as_str().unwrap().to_string();
+    let mut stdio = d.client.exec_websocket(&task, "stdio").await.unwrap();
+    stdio
+        .send(Message::text(r#"{"command":"end"}"#))
+        .await
+        .unwrap();
+    while let Some(Ok(m)) = stdio.next().await {
+        if m.is_text() {
+            break;
+        }
+    }
+    // Wait until the change is ready: the execution is gone from the manager.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let c = d.inner.daemon.state().change_info(change.parse().unwrap());
+        if c.is_some_and(|c| c.ready) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "change {change} never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut control = d.client.exec_websocket(&task, "control").await.unwrap();
+    // Closed by the server without any message.
+    assert!(
+        matches!(control.next().await, None | Some(Err(_))),
+        "control should be closed at once"
+    );
+}
