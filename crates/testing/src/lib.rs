@@ -15,7 +15,13 @@
 //!
 //! # Examples (the "manage the workload container" guide)
 //!
-//! Each example is a function over `&impl Workload`, run here against the fake.
+//! Each example of the guide is a function over `&impl Workload`, run here against the fake.
+//! Each twin also runs against the real daemon in `tests/it/seed_twins.rs`: there every example
+//! is written once and driven against both the fake and a [`DaemonFixture`] daemon, asserting
+//! the same outcomes. Programs the guide assumes but a test machine lacks (`/pause`, `snappass`,
+//! `pg_dump`, `ls -ll`, `/bin/app`) are replaced by stand-ins the daemon can run (`sleep`,
+//! `sh -c`, `printf`), the `pg_dump` timeout is passed in (short, to see it expire), and
+//! `exec`'s user and group are the test's own; the fake gets the equivalent exec mocks.
 //!
 //! ## Add a layer and autostart (pebble-ready)
 //!
