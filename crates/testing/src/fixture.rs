@@ -22,6 +22,12 @@ pub enum FixtureError {
 /// A pebble-rs daemon serving a temporary `$PEBBLE` directory from a background thread (with
 /// its own current-thread runtime, as `pebble run` uses). Dropping it shuts the daemon down
 /// (stopping its services) and removes the directory.
+///
+/// The in-process daemon ([`DaemonFixture::start`]) starts the process-wide reaper, which
+/// reaps *every* child of the test process: a test that also runs its own commands with
+/// `std::process::Command::output()`/`status()`/`wait()` can find them already reaped
+/// ("No child processes"). Such tests should use [`DaemonFixture::spawn_binary`] (the daemon in
+/// a child process) instead.
 pub struct DaemonFixture {
     dir: tempfile::TempDir,
     socket: PathBuf,
