@@ -399,7 +399,9 @@ async fn child_has_own_session_and_clean_signal_state() {
     register(
         &mgr,
         "1",
-        r#"{"command":["/bin/sh","-c","cut -d' ' -f6 /proc/$$/stat; echo $$; grep -E '^Sig(Blk|Ign)' /proc/$$/status"]}"#,
+        // `exec grep` reads its own status: a grep run as a child would race with the shell,
+        // which blocks every signal while it vforks that child.
+        r#"{"command":["/bin/sh","-c","cut -d' ' -f6 /proc/$$/stat; echo $$; exec grep -E '^Sig(Blk|Ign)' /proc/self/status"]}"#,
     );
     let task = run(&mgr, "1");
     let _control = connect(&mgr, "1", "control").await;
