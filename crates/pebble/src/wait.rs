@@ -7,7 +7,10 @@
 //! between its log entry and its completion. Our daemon completes such tasks at once, so
 //! [`TaskLogs`] also prints the log of a task that went from not started to `Done` between two
 //! polls while the change is still in progress. A change that is already ready when polled
-//! prints nothing (a lone no-op `pebble stop x` prints nothing in Go either).
+//! prints nothing (a lone no-op `pebble stop x` prints nothing in Go either), except at the
+//! first poll of a change of several tasks: Go's first poll of such a change practically always
+//! finds its other tasks still running, ours may not on a loaded machine, and the output should
+//! not depend on that race.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,6 +33,8 @@ pub struct TaskLogs {
     shown: HashMap<String, String>,
     /// Task ids seen in a started state (anything but `Do`) at an earlier poll.
     seen_started: std::collections::HashSet<String>,
+    /// Whether a poll happened already.
+    polled: bool,
 }
 
 fn last_log(t: &TaskInfo) -> String {
@@ -40,7 +45,8 @@ impl TaskLogs {
     /// The lines to print for this poll of `change`, in task order.
     pub fn poll(&mut self, change: &ChangeInfo) -> Vec<String> {
         let mut out = Vec::new();
-        if !change.ready {
+        let first = !std::mem::replace(&mut self.polled, true);
+        if !change.ready || (first && change.tasks.len() > 1) {
             let mut doing_done = false;
             for t in &change.tasks {
                 let new_log = |shown: &HashMap<String, String>| {
@@ -191,6 +197,23 @@ mod tests {
             ],
         );
         assert!(logs.poll(&last).is_empty());
+    }
+
+    /// Golden cli#123 when the other stops were already done at the first poll: the no-op
+    /// task's log is still printed, once (the output does not depend on that race).
+    #[test]
+    fn several_task_change_ready_at_first_poll_prints_no_op_logs() {
+        let mut logs = TaskLogs::default();
+        let done = change(
+            true,
+            vec![
+                task("1", "Done", &[]),
+                task("2", "Done", &[GAMMA]),
+                task("3", "Done", &[]),
+            ],
+        );
+        assert_eq!(logs.poll(&done), vec![GAMMA.to_string()]);
+        assert!(logs.poll(&done).is_empty());
     }
 
     /// Golden cli#18/#20: a lone no-op change is ready at the first poll and prints nothing.
