@@ -109,9 +109,22 @@ pub fn disk_write(path: &Path, size: u64) -> anyhow::Result<f64> {
 /// Stream `size` bytes through an in-process pipe (writer thread, 1 MiB writes and reads);
 /// returns seconds.
 pub fn pipe(size: u64) -> anyhow::Result<f64> {
-    let (mut r, mut w) = std::io::pipe()?;
+    let (r, w) = std::io::pipe()?;
     let data = block();
     let t0 = Instant::now();
+    pump(size, data, w, r, "pipe")?;
+    Ok(t0.elapsed().as_secs_f64())
+}
+
+/// Write `size` bytes (repeating `data`) into `w` from a thread while counting what `r` yields until EOF; fails
+/// unless exactly `size` bytes came back.
+fn pump(
+    size: u64,
+    data: Vec<u8>,
+    mut w: impl Write + Send + 'static,
+    mut r: impl Read,
+    what: &str,
+) -> anyhow::Result<()> {
     let writer = std::thread::spawn(move || -> std::io::Result<()> {
         let mut left = size;
         while left > 0 {
@@ -133,11 +146,11 @@ pub fn pipe(size: u64) -> anyhow::Result<f64> {
     writer
         .join()
         .map_err(|_| anyhow::anyhow!("writer panicked"))?
-        .context("pipe write")?;
+        .with_context(|| format!("{what} write"))?;
     if got != size {
-        bail!("pipe: got {got} of {size} bytes");
+        bail!("{what}: got {got} of {size} bytes");
     }
-    Ok(t0.elapsed().as_secs_f64())
+    Ok(())
 }
 
 /// Stream `size` bytes through a local `cat` child (stdin and stdout pipes); returns seconds.
@@ -149,34 +162,10 @@ pub fn cat_local(size: u64) -> anyhow::Result<f64> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    let mut stdin = child.stdin.take().context("stdin")?;
-    let mut stdout = child.stdout.take().context("stdout")?;
-    let writer = std::thread::spawn(move || -> std::io::Result<()> {
-        let mut left = size;
-        while left > 0 {
-            let n = left.min(CHUNK as u64) as usize;
-            stdin.write_all(&data[..n])?;
-            left -= n as u64;
-        }
-        Ok(())
-    });
-    let mut buf = vec![0u8; CHUNK];
-    let mut got = 0u64;
-    loop {
-        let n = stdout.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        got += n as u64;
-    }
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("writer panicked"))?
-        .context("cat write")?;
+    let stdin = child.stdin.take().context("stdin")?;
+    let stdout = child.stdout.take().context("stdout")?;
+    pump(size, data, stdin, stdout, "cat")?;
     child.wait()?;
-    if got != size {
-        bail!("cat: got {got} of {size} bytes");
-    }
     Ok(t0.elapsed().as_secs_f64())
 }
 
