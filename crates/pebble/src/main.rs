@@ -167,9 +167,26 @@ fn parse_error_message(e: &clap::Error, args: &[String]) -> String {
 }
 
 /// Parses the command line (grouping `run --args` values per occurrence).
+///
+/// `pebble run` is parsed against a command tree that holds `run` alone: building the whole
+/// tree (every command and flag) would leave the daemon, for its whole life, with the ~50 KiB
+/// of stack and ~100 KiB of heap pages clap touched doing it. The `run` subcommand is the same
+/// definition either way, so flags, values and errors are the same.
 pub fn parse_cli(args: &[String]) -> Result<Cli, clap::Error> {
-    use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().try_get_matches_from(args)?;
+    use clap::{Args, CommandFactory, FromArgMatches};
+    let command = if args.get(1).map(String::as_str) == Some("run") {
+        clap::Command::new("pebble")
+            .about("System and service manager")
+            .disable_help_flag(true)
+            .disable_version_flag(true)
+            .disable_help_subcommand(true)
+            .subcommand(cmd_run::RunArgs::augment_args(
+                clap::Command::new("run").about("Run the service manager environment."),
+            ))
+    } else {
+        Cli::command()
+    };
+    let matches = command.try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     if let Some(cmd::Command::Run(run)) = &mut cli.command
         && let Some(("run", sub)) = matches.subcommand()
@@ -253,6 +270,48 @@ mod tests {
         let args: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
         let e = parse_cli(&args).unwrap_err();
         parse_error_message(&e, &args)
+    }
+
+    /// The lean tree used for `pebble run` parses exactly as the full one does.
+    #[test]
+    fn run_parses_the_same_with_the_lean_tree() {
+        use clap::{CommandFactory, FromArgMatches};
+        let full = |argv: &[String]| -> Result<String, String> {
+            let m = Cli::command()
+                .try_get_matches_from(argv)
+                .map_err(|e| parse_error_message(&e, argv))?;
+            let mut cli = Cli::from_arg_matches(&m).map_err(|e| e.to_string())?;
+            if let (Some(cmd::Command::Run(run)), Some(("run", sub))) =
+                (&mut cli.command, m.subcommand())
+            {
+                run.fill_groups(sub);
+            }
+            Ok(format!("{:?}", cli.command))
+        };
+        let lean = |argv: &[String]| -> Result<String, String> {
+            parse_cli(argv)
+                .map(|c| format!("{:?}", c.command))
+                .map_err(|e| parse_error_message(&e, argv))
+        };
+        for argv in [
+            &["pebble", "run"][..],
+            &["pebble", "run", "--hold", "--verbose", "--create-dirs"],
+            &[
+                "pebble", "run", "--http", ":4000", "--args", "a", "-x", ";", "--hold",
+            ],
+            &["pebble", "run", "--args", "a", "b"],
+            &["pebble", "run", "--bogus"],
+            &["pebble", "run", "extra"],
+            &["pebble", "run", "--http"],
+        ] {
+            let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+            assert_eq!(lean(&argv), full(&argv), "{argv:?}");
+        }
+        assert!(
+            lean(&["pebble".into(), "run".into()])
+                .unwrap()
+                .starts_with("Some(Run(")
+        );
     }
 
     #[test]
