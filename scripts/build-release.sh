@@ -5,9 +5,18 @@
 # The target triple is given explicitly so that RUSTFLAGS apply only to the
 # target artifacts: build scripts and proc-macros stay dynamic host code.
 #
+# The functions are laid out in the order of crates/pebble/link-order.txt (lld's
+# `--symbol-ordering-file`, passed to the final link only): start-up and idle code first, so
+# that a running daemon maps a few 64 KiB windows of its .text rather than nearly all of it.
+# scripts/gen-link-order.sh regenerates the file.
+#
 # Environment knobs:
 #   CARGO_TARGET_DIR   where to build (default: ./target)
 #   PEBBLE_RELEASE_PROFILE  cargo profile (default: release)
+#   PEBBLE_LINK_ORDER  symbol ordering file (default: crates/pebble/link-order.txt;
+#                      "none": the linker's default layout)
+#   PEBBLE_STRIP       rustc `-C strip` of the final link (default: symbols; "none" keeps
+#                      them, for scripts/gen-link-order.sh)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,8 +26,16 @@ TARGET=x86_64-unknown-linux-gnu
 PROFILE=${PEBBLE_RELEASE_PROFILE:-release}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
+ORDER=${PEBBLE_LINK_ORDER:-$ROOT/crates/pebble/link-order.txt}
+LINK_ARGS=(-- -C "strip=${PEBBLE_STRIP:-symbols}")
+if [[ "$ORDER" != none ]]; then
+    # Missing names (another toolchain or dependency version) only make the layout less compact.
+    LINK_ARGS+=(-C "link-arg=-Wl,--symbol-ordering-file=$ORDER"
+        -C link-arg=-Wl,--no-warn-symbol-ordering)
+fi
+
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-    cargo build --profile "$PROFILE" --target "$TARGET" -p pebble >&2
+    cargo rustc --profile "$PROFILE" --target "$TARGET" -p pebble --bin pebble "${LINK_ARGS[@]}" >&2
 
 BIN=$TARGET_DIR/$TARGET/$PROFILE/pebble
 case "$BIN" in /*) ;; *) BIN=$ROOT/$BIN ;; esac
