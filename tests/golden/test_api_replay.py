@@ -114,10 +114,27 @@ class Session:
             # capture started gamma again (change 18).
             r = self.post({"action": "start", "services": ["gamma"]})
             self.wait(r["change"])
+        elif key == "api-checks-notices-misc#8":  # "once chk-exec is down" (period 1s)
+            self._wait_checks(lambda c: c["chk-exec"]["status"] == "down"
+                              and c["chk-http"]["successes"] >= 2 and c["chk-tcp"]["successes"] >= 2)
         elif key == "api-services#69":  # "~100 ms after SIGHUP"
             self._sleep_until("sighup", 0.1)
         elif key == "api-services#70":  # "~1.6 s after SIGHUP"
             self._sleep_until("sighup", 1.6)
+
+    def _wait_checks(self, cond, timeout: float = 15.0) -> None:
+        """Poll GET /v1/checks until `cond({name: info})` holds (the capture waited ~2 s)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            resp = http(self.sock, "GET", "/v1/checks")
+            if resp.status == 200:
+                checks = {c["name"]: c for c in resp.json()["result"]}
+                try:
+                    if cond(checks):
+                        return
+                except KeyError:
+                    pass
+            time.sleep(0.02)
 
     def _sleep_until(self, mark: str, offset: float) -> None:
         t = self.marks.get(mark)

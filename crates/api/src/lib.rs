@@ -454,6 +454,29 @@ pub struct ChecksResult {
     pub changed: Vec<String>,
 }
 
+/// `POST /v1/checks/refresh` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CheckRefreshRequest {
+    /// The check to run now.
+    #[serde(default, deserialize_with = "null_default")]
+    pub name: String,
+}
+
+/// `POST /v1/checks/refresh` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CheckRefreshResult {
+    /// The check after the attempt.
+    #[serde(default, deserialize_with = "null_default")]
+    pub info: CheckInfo,
+    /// The attempt's error with its details (omitted on success).
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub error: String,
+}
+
 /// `POST /v1/exec` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ExecRequest {

@@ -460,6 +460,24 @@ impl Client {
         Ok(r.changed)
     }
 
+    /// `POST /v1/checks` start: returns the checks started.
+    pub async fn start_checks(&self, checks: &[String]) -> Result<Vec<String>, Error> {
+        self.check_action("start", checks).await
+    }
+
+    /// `POST /v1/checks` stop: returns the checks stopped.
+    pub async fn stop_checks(&self, checks: &[String]) -> Result<Vec<String>, Error> {
+        self.check_action("stop", checks).await
+    }
+
+    /// `POST /v1/checks/refresh`: run a check now; returns its info and the attempt's error.
+    pub async fn refresh_check(&self, name: &str) -> Result<pebble_api::CheckRefreshResult, Error> {
+        let body = pebble_api::CheckRefreshRequest {
+            name: name.to_string(),
+        };
+        self.post("/v1/checks/refresh", &body).await
+    }
+
     /// `GET /v1/logs` without following: all returned entries.
     pub async fn logs(&self, opts: &LogsOptions) -> Result<Vec<LogEntry>, Error> {
         let mut stream = self.logs_stream(opts, false).await?;

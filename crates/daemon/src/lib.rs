@@ -1,5 +1,6 @@
 //! The Pebble daemon: service manager, reaper, logs, changes, state and the HTTP API.
 
+pub mod checks;
 pub mod daemonlog;
 pub mod exec;
 pub mod files;

@@ -376,6 +376,7 @@ impl Daemon {
             }),
         };
         daemon.register_service_handlers();
+        crate::checks::install(&daemon);
         Ok(daemon)
     }
 
@@ -667,6 +668,9 @@ impl Daemon {
                 (names.first().cloned(), starts.len(), names.to_vec())
             }
             "replan" => {
+                if let Some(checks) = self.extension::<crate::checks::CheckManager>() {
+                    checks.replan();
+                }
                 let (to_stop, to_start) = self.inner.services.replan_lists();
                 let stop_lanes = plan.stop_order(&to_stop).map_err(order_err)?;
                 let start_lanes = plan.start_order(&to_start).map_err(order_err)?;

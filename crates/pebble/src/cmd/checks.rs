@@ -22,6 +22,20 @@ pub struct ChecksArgs {
     pub checks: Vec<String>,
 }
 
+/// Arguments of `pebble check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Run the check immediately.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+    /// The check.
+    #[arg(value_name = "check")]
+    pub check: String,
+}
+
 /// Arguments of `pebble health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
@@ -206,6 +220,114 @@ fn json_to_yaml(v: &serde_json::Value) -> Yaml {
         }
     }
     Yaml::Map(m)
+}
+
+/// What `pebble check` shows (in this order; `failures` is always shown).
+#[derive(Debug, serde::Serialize)]
+struct CheckDetails {
+    name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    level: String,
+    startup: String,
+    status: String,
+    successes: i64,
+    failures: i64,
+    threshold: i64,
+    #[serde(rename = "change-id", skip_serializing_if = "String::is_empty")]
+    change_id: String,
+    #[serde(rename = "prev-change-id", skip_serializing_if = "String::is_empty")]
+    prev_change_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    error: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    logs: String,
+}
+
+impl CheckDetails {
+    fn yaml(&self) -> Yaml {
+        let mut m = vec![("name".to_string(), Yaml::Str(self.name.clone()))];
+        if !self.level.is_empty() {
+            m.push(("level".into(), Yaml::Str(self.level.clone())));
+        }
+        m.push(("startup".into(), Yaml::Str(self.startup.clone())));
+        m.push(("status".into(), Yaml::Str(self.status.clone())));
+        m.push(("successes".into(), Yaml::Int(self.successes)));
+        m.push(("failures".into(), Yaml::Int(self.failures)));
+        m.push(("threshold".into(), Yaml::Int(self.threshold)));
+        for (k, v) in [
+            ("change-id", &self.change_id),
+            ("prev-change-id", &self.prev_change_id),
+            ("error", &self.error),
+            ("logs", &self.logs),
+        ] {
+            if !v.is_empty() {
+                m.push((k.into(), Yaml::Str(v.clone())));
+            }
+        }
+        Yaml::Map(m)
+    }
+}
+
+/// The task log lines of a change's first task, one per line (empty if none or unreadable).
+async fn change_logs(ctx: &Ctx, id: &str) -> String {
+    if id.is_empty() {
+        return String::new();
+    }
+    match ctx.client.change(id).await {
+        Ok(ch) => ch
+            .tasks
+            .first()
+            .map(|t| t.log.iter().map(|l| format!("{l}\n")).collect())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Shows one check (`--refresh` runs it first).
+pub async fn run_check(ctx: &Ctx, args: CheckArgs) -> Result<(), CliError> {
+    let (info, error) = if args.refresh {
+        let r = ctx.client.refresh_check(&args.check).await?;
+        (r.info, r.error)
+    } else {
+        let checks = ctx
+            .client
+            .checks(None, std::slice::from_ref(&args.check))
+            .await?;
+        match checks.into_iter().next() {
+            Some(c) => (c, String::new()),
+            None => {
+                return Err(CliError::msg(format!(
+                    "cannot find check {}",
+                    pebble_plan::quote::go_quote(&args.check)
+                )));
+            }
+        }
+    };
+    let mut logs = String::new();
+    if info.failures > 0 || !error.is_empty() {
+        logs = change_logs(ctx, &info.change_id).await;
+        if logs.is_empty() {
+            logs = change_logs(ctx, &info.prev_change_id).await;
+        }
+    }
+    let d = CheckDetails {
+        name: info.name,
+        level: info.level,
+        startup: info.startup,
+        status: info.status,
+        successes: info.successes,
+        failures: info.failures,
+        threshold: info.threshold,
+        change_id: info.change_id,
+        prev_change_id: info.prev_change_id,
+        error,
+        logs,
+    };
+    match args.format {
+        OutputFormat::Json => ctx::out(&json_line(&d)),
+        _ => ctx::out(&d.yaml().render()),
+    }
+    Ok(())
 }
 
 /// Prints `healthy` or `unhealthy` (exit code 1 in text format when unhealthy).

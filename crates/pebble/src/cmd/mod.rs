@@ -61,6 +61,8 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Query the status of configured health checks.
     Checks(checks::ChecksArgs),
+    /// Query the details of a configured health check.
+    Check(checks::CheckArgs),
     /// Start one or more checks.
     StartChecks(checks::CheckNamesArgs),
     /// Stop one or more checks.
@@ -102,6 +104,7 @@ impl Command {
             Command::Stop(a) => svc_action::run_names(ctx, "stop", a).await,
             Command::Exec(a) => exec::run(ctx, a).await,
             Command::Checks(a) => checks::run_checks(ctx, a).await,
+            Command::Check(a) => checks::run_check(ctx, a).await,
             Command::StartChecks(a) => checks::run_action(ctx, "start", a).await,
             Command::StopChecks(a) => checks::run_action(ctx, "stop", a).await,
             Command::Health(a) => checks::run_health(ctx, a).await,

@@ -47,6 +47,13 @@ pub fn router() -> Router {
         Access::Admin,
         crate::exec::api::websocket,
     );
+    r.get("/v1/checks", Access::Read, crate::checks::api::get_checks)
+        .post("/v1/checks", Access::Admin, crate::checks::api::post_checks);
+    r.post(
+        "/v1/checks/refresh",
+        Access::Admin,
+        crate::checks::api::refresh_check,
+    );
     r.get("/v1/files", Access::Admin, crate::files::api::get_files)
         .post("/v1/files", Access::Admin, crate::files::api::post_files);
     r
