@@ -50,6 +50,39 @@ impl serde_json::ser::Formatter for GoFormatter {
     }
 }
 
+/// Bytes that [`write_go_json`] copies as they are into a JSON string, with and without HTML
+/// escaping: not controls, `"`, `\\`, the lead byte 0xE2 of U+2028/U+2029, nor `<`, `>`, `&`.
+const fn plain_bytes(escape_html: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 256 {
+        t[b] = !(b == b'"' as usize
+            || b == b'\\' as usize
+            || b == 0xE2
+            || (escape_html && (b == b'<' as usize || b == b'>' as usize || b == b'&' as usize)));
+        b += 1;
+    }
+    t
+}
+
+static PLAIN_HTML: [bool; 256] = plain_bytes(true);
+static PLAIN: [bool; 256] = plain_bytes(false);
+
+/// Append `s` as a JSON string exactly as [`write_go_json`] would, without going through serde
+/// when nothing in it needs escaping (the common case: names, states, timestamps).
+pub fn write_go_str(out: &mut Vec<u8>, s: &str, escape_html: bool) {
+    let table = if escape_html { &PLAIN_HTML } else { &PLAIN };
+    if s.bytes().all(|b| table[usize::from(b)]) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Strings always serialize.
+        let _ = write_go_json(out, s, escape_html);
+    }
+}
+
 fn to_vec_with<T: Serialize + ?Sized>(value: &T, escape_html: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, GoFormatter { escape_html });
@@ -85,6 +118,33 @@ pub fn write_go_json<T: Serialize + ?Sized>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn write_go_str_matches_the_serde_path() {
+        let cases = [
+            "",
+            "svc1",
+            "active",
+            "2026-11-27T01:15:58.123456789+01:00",
+            "a <b> & c",
+            "quote \" backslash \\ tab \t nl \n bell \u{7} del \u{7f}",
+            "é ü 中 \u{2028} \u{2029} \u{2027} \u{e000}",
+            "\u{1F600}",
+        ];
+        for s in cases {
+            for html in [true, false] {
+                let mut fast = b"x".to_vec();
+                write_go_str(&mut fast, s, html);
+                let mut slow = b"x".to_vec();
+                write_go_json(&mut slow, s, html).unwrap();
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(slow).unwrap(),
+                    "{s:?} html={html}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn escapes_like_go() {

@@ -21,10 +21,27 @@ fn head(out: &mut Vec<u8>, type_: &str, code: u16) {
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(type_.as_bytes());
     out.extend_from_slice(b"\",\"status-code\":");
-    out.extend_from_slice(code.to_string().as_bytes());
+    push_decimal(out, code);
     out.extend_from_slice(b",\"status\":\"");
     out.extend_from_slice(status_text(code).as_bytes());
     out.push(b'"');
+}
+
+/// Append the decimal digits of `n`.
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        // A digit is below 10.
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// A response with `body` as JSON, framed like Go.
@@ -64,6 +81,17 @@ fn with_result<T: Serialize + ?Sized>(
 /// 200 sync response with `result`.
 pub fn sync<T: Serialize + ?Sized>(result: &T) -> Resp {
     with_result("sync", 200, None, Some(result))
+}
+
+/// 200 sync response whose `result` JSON `write_result` appends to the buffer (for handlers
+/// that write their JSON directly, without serde).
+pub fn sync_with(size_hint: usize, write_result: impl FnOnce(&mut Vec<u8>)) -> Resp {
+    let mut out = Vec::with_capacity(64 + size_hint);
+    head(&mut out, "sync", 200);
+    out.extend_from_slice(b",\"result\":");
+    write_result(&mut out);
+    out.push(b'}');
+    json_response(200, out)
 }
 
 /// Sync response with a non-200 status (health's 502).
@@ -175,6 +203,14 @@ mod tests {
         assert_eq!(
             text(sync("a <b> & c")).await,
             r#"{"type":"sync","status-code":200,"status":"OK","result":"a \u003cb\u003e \u0026 c"}"#
+        );
+        assert_eq!(
+            text(sync_with(4, |out| out.extend_from_slice(b"[1]"))).await,
+            r#"{"type":"sync","status-code":200,"status":"OK","result":[1]}"#
+        );
+        assert_eq!(
+            text(error(502, "x")).await,
+            r#"{"type":"error","status-code":502,"status":"Bad Gateway","result":{"message":"x"}}"#
         );
         assert_eq!(
             text(sync_no_result()).await,

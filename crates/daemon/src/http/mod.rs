@@ -21,6 +21,7 @@ pub mod envelope;
 pub mod handlers;
 pub mod router;
 pub mod server;
+pub mod sockio;
 
 pub use body::Body;
 pub use envelope::Resp;

@@ -100,6 +100,8 @@ struct MethodRoute {
 
 struct Route {
     pattern: String,
+    /// No `{var}` segment: the path must equal `pattern`.
+    literal: bool,
     segs: Vec<Seg>,
     methods: Vec<MethodRoute>,
     no_log_get: bool,
@@ -151,7 +153,7 @@ impl Router {
         if let Some(i) = self.routes.iter().position(|r| r.pattern == pattern) {
             return &mut self.routes[i];
         }
-        let segs = pattern
+        let segs: Vec<Seg> = pattern
             .trim_start_matches('/')
             .split('/')
             .map(|s| {
@@ -164,6 +166,7 @@ impl Router {
             .collect();
         self.routes.push(Route {
             pattern: pattern.to_string(),
+            literal: pattern.starts_with('/') && segs.iter().all(|s| matches!(s, Seg::Lit(_))),
             segs,
             methods: Vec::new(),
             no_log_get: false,
@@ -226,23 +229,32 @@ impl Router {
             Some(r) => r,
             None => return Lookup::NotFound,
         };
-        let parts: Vec<&str> = rest.split('/').collect();
+        let mut n = None;
         for route in &self.routes {
-            if route.segs.len() != parts.len() {
+            // A literal route matches exactly its own text (segment by segment is the same).
+            if route.literal {
+                if route.pattern != path {
+                    continue;
+                }
+            } else if route.segs.len() != *n.get_or_insert_with(|| rest.split('/').count()) {
                 continue;
             }
             let mut vars = Vec::new();
-            let ok = route.segs.iter().zip(&parts).all(|(seg, part)| match seg {
-                Seg::Lit(l) => l == part,
-                Seg::Var(name) => {
-                    if part.is_empty() {
-                        false
-                    } else {
-                        vars.push((name.clone(), percent_decode(part)));
-                        true
+            let ok = route
+                .segs
+                .iter()
+                .zip(rest.split('/'))
+                .all(|(seg, part)| match seg {
+                    Seg::Lit(l) => l == part,
+                    Seg::Var(name) => {
+                        if part.is_empty() {
+                            false
+                        } else {
+                            vars.push((name.clone(), percent_decode(part)));
+                            true
+                        }
                     }
-                }
-            });
+                });
             if !ok {
                 continue;
             }

@@ -4,17 +4,16 @@
 
 use super::envelope::{self, Resp};
 use super::router::{Lookup, Req, Router, Transport};
+use super::sockio::SockIo;
 use crate::overlord::Daemon;
 use crate::timefmt;
 use http::{HeaderValue, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
@@ -78,22 +77,74 @@ fn clean_path(p: &str) -> String {
     s
 }
 
+/// Whether `clean_path(p) == p`, without building the cleaned path: `p` is absolute, has no
+/// `.` or `..` segment, and no empty segment except a trailing one.
+fn is_clean(p: &str) -> bool {
+    let Some(rest) = p.strip_prefix('/') else {
+        return false;
+    };
+    let mut segs = rest.split('/').peekable();
+    while let Some(seg) = segs.next() {
+        let last = segs.peek().is_none();
+        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Write the request log line: `GET /v1/services 1.2ms 200 (http+unix)`, or
+/// `<remote> GET /v1/services 1.2ms 200 (http)` on the TCP listener.
+fn log_request(peer: &Peer, method: &http::Method, uri: &http::Uri, start: Instant, status: u16) {
+    let status = match status {
+        101 => 200,
+        s => s,
+    };
+    let nanos = i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX);
+    let full;
+    let target = match uri.path_and_query() {
+        Some(pq) => pq.as_str(),
+        None => {
+            full = uri.to_string();
+            full.as_str()
+        }
+    };
+    crate::daemonlog::log_with(|buf| {
+        if peer.transport == Transport::Http {
+            buf.extend_from_slice(peer.remote.as_deref().unwrap_or("").as_bytes());
+            buf.push(b' ');
+        }
+        buf.extend_from_slice(method.as_str().as_bytes());
+        buf.push(b' ');
+        buf.extend_from_slice(target.as_bytes());
+        buf.push(b' ');
+        buf.extend_from_slice(pebble_plan::go_duration::format_nanos(nanos).as_bytes());
+        buf.push(b' ');
+        envelope::push_decimal(buf, status);
+        buf.extend_from_slice(match peer.transport {
+            Transport::Unix => b" (http+unix)",
+            Transport::Http => b" (http)",
+        });
+    });
+}
+
 /// Handle one request: routing, access, handler, headers, request log.
-pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming>) -> Resp {
+///
+/// The request log line is written when the handler has returned, before the response goes
+/// out (as Pebble, whose buffered responses are flushed after its logging middleware returns),
+/// so it is ordered with the log lines of everything the handler did.
+pub async fn handle(ctx: Arc<ServerCtx>, peer: Arc<Peer>, req: http::Request<Incoming>) -> Resp {
     let start = Instant::now();
     let method = req.method().clone();
-    let uri = req
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_string())
-        .unwrap_or_else(|| req.uri().to_string());
-    let path = req.uri().path().to_string();
+    // Shares the request's bytes: no copy.
+    let uri = req.uri().clone();
+    let path = uri.path();
 
-    let (mut resp, log) = if path != "/" && clean_path(&path) != path {
+    let (mut resp, log) = if path != "/" && !is_clean(path) {
         let mut r = http::Response::new(super::Body::empty());
         *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
-        let mut loc = clean_path(&path);
-        if let Some(q) = req.uri().query() {
+        let mut loc = clean_path(path);
+        if let Some(q) = uri.query() {
             loc.push('?');
             loc.push_str(q);
         }
@@ -102,7 +153,7 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming
         }
         (r, true)
     } else {
-        match ctx.router.lookup(&method, &path) {
+        match ctx.router.lookup(&method, path) {
             Lookup::NotFound => (envelope::invalid_endpoint(), true),
             Lookup::MethodNotAllowed { log } => {
                 (envelope::method_not_allowed(method.as_str()), log)
@@ -131,21 +182,7 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Peer, req: http::Request<Incoming
         resp.headers_mut().insert(header::DATE, date_value());
     }
     if log {
-        let status = match resp.status().as_u16() {
-            101 => 200,
-            s => s,
-        };
-        let dur = pebble_plan::GoDuration::from(start.elapsed());
-        let line = match (&peer.transport, &peer.remote) {
-            (Transport::Unix, _) => format!("{method} {uri} {dur} {status} (http+unix)"),
-            (Transport::Http, remote) => format!(
-                "{} {method} {uri} {dur} {status} (http)",
-                remote.as_deref().unwrap_or("")
-            ),
-        };
-        // Written after the response goes out (this task writes it before yielding), so the
-        // log write is off the request's latency path.
-        tokio::spawn(async move { crate::daemonlog::log_line(&line) });
+        log_request(&peer, &method, &uri, start, resp.status().as_u16());
     }
     resp
 }
@@ -161,8 +198,9 @@ pub async fn serve_connection<I>(
     ctx: Arc<ServerCtx>,
     mut shutdown: watch::Receiver<bool>,
 ) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let peer = Arc::new(peer);
     let svc = service_fn(move |req| {
         let ctx = ctx.clone();
         let peer = peer.clone();
@@ -172,7 +210,7 @@ pub async fn serve_connection<I>(
         .title_case_headers(true)
         .auto_date_header(false)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(io), svc)
+        .serve_connection(io, svc)
         .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
@@ -214,12 +252,14 @@ pub async fn serve_unix(
             uid,
             remote: None,
         };
-        tokio::spawn(serve_connection(
-            stream,
-            peer,
-            ctx.clone(),
-            shutdown.clone(),
-        ));
+        let io = match stream.into_std().and_then(SockIo::new) {
+            Ok(io) => io,
+            Err(e) => {
+                crate::pebble_log!("Cannot accept connection: {}", e);
+                continue;
+            }
+        };
+        tokio::spawn(serve_connection(io, peer, ctx.clone(), shutdown.clone()));
     }
 }
 
@@ -248,12 +288,14 @@ pub async fn serve_tcp(
             uid: None,
             remote: Some(addr.to_string()),
         };
-        tokio::spawn(serve_connection(
-            stream,
-            peer,
-            ctx.clone(),
-            shutdown.clone(),
-        ));
+        let io = match stream.into_std().and_then(SockIo::new) {
+            Ok(io) => io,
+            Err(e) => {
+                crate::pebble_log!("Cannot accept connection: {}", e);
+                continue;
+            }
+        };
+        tokio::spawn(serve_connection(io, peer, ctx.clone(), shutdown.clone()));
     }
 }
 
@@ -267,5 +309,32 @@ mod tests {
         assert_eq!(clean_path("/v1/services/"), "/v1/services/");
         assert_eq!(clean_path("/v1/../v1/services"), "/v1/services");
         assert_eq!(clean_path("/v1/services"), "/v1/services");
+    }
+
+    /// `is_clean` agrees with `clean_path(p) == p` on every path of up to 7 characters over
+    /// `/`, `.` and `a`.
+    #[test]
+    fn is_clean_agrees_with_clean_path() {
+        let alphabet = ['/', '.', 'a'];
+        let mut paths = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..7 {
+            let mut next = Vec::new();
+            for p in &paths {
+                for c in alphabet {
+                    let mut q = p.clone();
+                    q.push(c);
+                    assert_eq!(is_clean(&q), clean_path(&q) == q, "{q:?}");
+                    checked += 1;
+                    next.push(q);
+                }
+            }
+            paths = next;
+        }
+        assert!(checked > 3000);
+        assert!(!is_clean(""));
+        assert!(is_clean("/"));
+        assert!(is_clean("/v1/services"));
+        assert!(!is_clean("/v1//services"));
     }
 }
