@@ -274,7 +274,10 @@ impl HttpChecker {
         let stream = dial(&u.host, u.port)
             .await
             .map_err(|e| format!("Get {url:?}: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        // Go sends canonical header names (`X-Token`), not lower-case ones.
+        let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+            .title_case_headers(true)
+            .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("Get {url:?}: {e}"))?;
         let conn = tokio::spawn(async move {

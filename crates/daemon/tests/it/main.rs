@@ -2,6 +2,7 @@
 
 mod api;
 mod appendix_c;
+mod checks;
 mod common;
 mod exec;
 mod files;
