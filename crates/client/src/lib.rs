@@ -460,6 +460,57 @@ impl Client {
         Ok(r.changed)
     }
 
+    /// `POST /v1/notices`: record a custom notice; returns its id.
+    pub async fn notify(
+        &self,
+        key: &str,
+        data: &std::collections::BTreeMap<String, String>,
+        repeat_after: Option<Duration>,
+    ) -> Result<String, Error> {
+        let body = pebble_api::NoticeRequest {
+            action: "add".into(),
+            type_: "custom".into(),
+            key: key.to_string(),
+            repeat_after: repeat_after.map(go_duration).unwrap_or_default(),
+            data: data.clone(),
+        };
+        let r: pebble_api::NoticeIdResult = self.post("/v1/notices", &body).await?;
+        Ok(r.id)
+    }
+
+    /// `GET /v1/notices` with raw query parameters (`types`, `keys`, `after`, `user-id`,
+    /// `users`, `timeout`).
+    pub async fn notices(&self, query: &Query) -> Result<Vec<pebble_api::Notice>, Error> {
+        self.get("/v1/notices", query).await
+    }
+
+    /// `GET /v1/notices/{id}`.
+    pub async fn notice(&self, id: &str) -> Result<pebble_api::Notice, Error> {
+        self.get(
+            &format!("/v1/notices/{}", percent_encode(id)),
+            &Query::new(),
+        )
+        .await
+    }
+
+    /// `GET /v1/identities`: name → identity (secrets masked).
+    pub async fn identities(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>, Error> {
+        self.get("/v1/identities", &Query::new()).await
+    }
+
+    /// `POST /v1/identities` with `action` (`add`, `update`, `replace`, `remove`).
+    pub async fn identities_action(
+        &self,
+        action: &str,
+        identities: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), Error> {
+        let body = serde_json::json!({"action": action, "identities": identities});
+        let _: serde_json::Value = self.post("/v1/identities", &body).await?;
+        Ok(())
+    }
+
     /// `POST /v1/checks` start: returns the checks started.
     pub async fn start_checks(&self, checks: &[String]) -> Result<Vec<String>, Error> {
         self.check_action("start", checks).await

@@ -5,6 +5,7 @@ pub mod daemonlog;
 pub mod exec;
 pub mod files;
 pub mod http;
+pub mod identities;
 pub mod logs;
 pub mod overlord;
 pub mod reaper;

@@ -376,6 +376,7 @@ impl Daemon {
             }),
         };
         daemon.register_service_handlers();
+        crate::identities::install(&daemon);
         crate::checks::install(&daemon);
         Ok(daemon)
     }

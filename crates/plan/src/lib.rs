@@ -46,3 +46,4 @@ pub use types::*;
 pub use users::{UserDb, normalize_uid_gid};
 pub use yaml::emit::go_format_float;
 pub use yaml::go_yaml_key_less;
+pub use yaml::{YamlValue, parse_value as parse_yaml_value};

@@ -197,6 +197,13 @@ pub struct Change {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_status: Option<Status>,
+    /// The status of the last `change-update` notice recorded (none yet at creation).
+    #[serde(
+        default,
+        rename = "last-recorded-notice-status",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_notice_status: Option<Status>,
 }
 
 /// Derive a change status from its task statuses.

@@ -9,6 +9,7 @@
 //! [`TaskRunner`] runs its tasks (call `runner.ensure()` after adding).
 
 pub mod change;
+pub mod notices;
 pub mod persist;
 pub mod runner;
 
@@ -56,9 +57,12 @@ pub struct StateData {
     /// Tasks by id.
     #[serde(default)]
     pub tasks: BTreeMap<u64, Task>,
-    /// Free-form data of other subsystems (identities, notices, ...), by key.
+    /// Free-form data of other subsystems (identities, ...), by key.
     #[serde(default)]
     pub data: BTreeMap<String, Value>,
+    /// Notices (absent in state files written before notices existed).
+    #[serde(default)]
+    pub notices: notices::Notices,
     /// Change status events not yet delivered to listeners.
     #[serde(skip)]
     events: Vec<ChangeEvent>,
@@ -97,9 +101,14 @@ impl StateData {
         change.info(&self.change_tasks(change))
     }
 
-    /// Record the ready time of a change that just became ready, and queue a change event
-    /// when its status changed (Doing→Do and Undoing→Undo flips are not reported).
+    /// Record the ready time of a change that just became ready, queue a change event
+    /// when its status changed, and record a `change-update` notice as Pebble does (Doing→Do
+    /// and Undoing→Undo flips are not reported).
     fn update_ready_times(&mut self, change_id: u64) {
+        self.update_status(change_id, true);
+    }
+
+    fn update_status(&mut self, change_id: u64, record_notice: bool) {
         let Some(ch) = self.changes.get(&change_id) else {
             return;
         };
@@ -110,11 +119,13 @@ impl StateData {
         if status.is_ready() && ch.ready_time.is_none() {
             ch.ready_time = Some(Timestamp::now());
         }
-        let flip = matches!(
-            (ch.last_status, status),
-            (Some(Status::Doing), Status::Do) | (Some(Status::Undoing), Status::Undo)
-        );
-        if ch.last_status != Some(status) && !flip {
+        let flip = |last: Option<Status>| {
+            matches!(
+                (last, status),
+                (Some(Status::Doing), Status::Do) | (Some(Status::Undoing), Status::Undo)
+            )
+        };
+        if ch.last_status != Some(status) && !flip(ch.last_status) {
             ch.last_status = Some(status);
             let ev = ChangeEvent {
                 change_id,
@@ -123,6 +134,55 @@ impl StateData {
             };
             self.events.push(ev);
         }
+        if record_notice && ch.last_notice_status != Some(status) && !flip(ch.last_notice_status) {
+            ch.last_notice_status = Some(status);
+            self.add_change_notice(change_id);
+        }
+    }
+
+    /// Record an occurrence of the `change-update` notice of a change: key = change id, data
+    /// `kind` plus the change's `notice-data` values (e.g. `check-name`).
+    pub fn add_change_notice(&mut self, change_id: u64) {
+        let Some(ch) = self.changes.get(&change_id) else {
+            return;
+        };
+        let mut data = BTreeMap::new();
+        if let Some(Value::Object(extra)) = ch.data.get("notice-data") {
+            for (k, v) in extra {
+                if let Some(v) = v.as_str() {
+                    data.insert(k.clone(), v.to_string());
+                }
+            }
+        }
+        data.insert("kind".to_string(), ch.kind.clone());
+        self.add_notice(
+            None,
+            notices::NoticeType::ChangeUpdate,
+            &change_id.to_string(),
+            notices::AddNoticeOptions {
+                data,
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Record a notice occurrence now; returns the notice id.
+    pub fn add_notice(
+        &mut self,
+        user_id: Option<u32>,
+        notice_type: notices::NoticeType,
+        key: &str,
+        opts: notices::AddNoticeOptions,
+    ) -> u64 {
+        let (id, _) = self.notices.add(
+            &mut self.last_notice_id,
+            user_id,
+            notice_type,
+            key,
+            opts,
+            Timestamp::now(),
+        );
+        id
     }
 }
 
@@ -392,8 +452,62 @@ impl State {
                     }
                 }
             }
+            d.notices.prune(now);
             doomed.len()
         })
+    }
+
+    /// Record a notice occurrence now (see [`notices`]); returns the notice id. Waiters of
+    /// [`State::wait_notices`] are woken.
+    pub fn add_notice(
+        &self,
+        user_id: Option<u32>,
+        notice_type: notices::NoticeType,
+        key: &str,
+        opts: notices::AddNoticeOptions,
+    ) -> u64 {
+        self.modify(|d| d.add_notice(user_id, notice_type, key, opts))
+    }
+
+    /// The unexpired notices matching `filter`, sorted by last-repeated time (API view).
+    pub fn notices(&self, filter: &notices::NoticeFilter) -> Vec<pebble_api::Notice> {
+        let g = self.lock();
+        g.notices
+            .list(filter, Timestamp::now())
+            .into_iter()
+            .map(notices::Notice::info)
+            .collect()
+    }
+
+    /// One notice by id (expired or not).
+    pub fn notice(&self, id: u64) -> Option<notices::Notice> {
+        self.lock().notices.get(id).cloned()
+    }
+
+    /// Find a notice by owner, type and key.
+    pub fn find_notice(
+        &self,
+        user_id: Option<u32>,
+        notice_type: notices::NoticeType,
+        key: &str,
+    ) -> Option<notices::Notice> {
+        self.lock().notices.find(user_id, notice_type, key).cloned()
+    }
+
+    /// Wait until at least one notice matches `filter`, then return the matches (as
+    /// [`State::notices`]). Only new occurrences and repeats can make a notice match later.
+    pub async fn wait_notices(&self, filter: &notices::NoticeFilter) -> Vec<pebble_api::Notice> {
+        let mut rx = self.subscribe();
+        loop {
+            rx.borrow_and_update();
+            let found = self.notices(filter);
+            if !found.is_empty() {
+                return found;
+            }
+            if rx.changed().await.is_err() {
+                return Vec::new();
+            }
+        }
     }
 
     /// Hand out the next notice id.
@@ -567,9 +681,14 @@ impl ChangeBuilder {
                 ready_time: if ready { Some(Timestamp::now()) } else { None },
                 data: self.data,
                 last_status: None,
+                last_notice_status: None,
             },
         );
-        d.update_ready_times(change_id);
+        // Pebble records a notice when the change is created, and again for an explicit
+        // status set on creation (an empty replan's Done), then on every status change.
+        d.add_change_notice(change_id);
+        let explicit = self.status.is_some();
+        d.update_status(change_id, explicit);
         ChangeIds {
             change: change_id,
             tasks: task_ids,

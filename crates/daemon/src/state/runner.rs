@@ -268,11 +268,25 @@ impl TaskRunner {
             };
             let change = t.change;
             let signal = match result {
+                Ok(()) if t.status == Status::Abort => {
+                    // As Pebble: an aborted task whose handler returns cleanly is to be
+                    // undone; with no undo handlers the next ensure pass makes it Done.
+                    t.status = Status::Undo;
+                    Vec::new()
+                }
                 Ok(()) => {
                     t.set_status(Status::Done);
                     Vec::new()
                 }
                 Err(msg) => {
+                    // As Pebble: the failing task's lanes (its own included) are aborted
+                    // before it is marked Error, so the change is seen in Abort first (one
+                    // more change-update notice).
+                    t.status = Status::Abort;
+                    d.update_ready_times(change);
+                    let Some(t) = d.tasks.get_mut(&id) else {
+                        return Vec::new();
+                    };
                     t.add_log("ERROR", &msg);
                     t.set_status(Status::Error);
                     crate::pebble_log!("Change {} task ({}) failed: {}", change, t.summary, msg);

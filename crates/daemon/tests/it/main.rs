@@ -6,4 +6,6 @@ mod checks;
 mod common;
 mod exec;
 mod files;
+mod identities;
+mod notices;
 mod supervision;

@@ -10,9 +10,11 @@ pub mod changes;
 pub mod checks;
 pub mod exec;
 pub mod help;
+pub mod identities;
 pub mod logs;
 pub mod ls;
 pub mod mkdir;
+pub mod notices;
 pub mod plan;
 pub mod pull;
 pub mod push;
@@ -83,6 +85,26 @@ pub enum Command {
     Mkdir(mkdir::MkdirArgs),
     /// Remove a file or directory.
     Rm(rm::RmArgs),
+    /// Record a custom notice.
+    Notify(notices::NotifyArgs),
+    /// List notices.
+    Notices(notices::NoticesArgs),
+    /// Fetch a single notice.
+    Notice(notices::NoticeArgs),
+    /// Acknowledge notices and warnings.
+    Okay(notices::OkayArgs),
+    /// List warnings.
+    Warnings(notices::WarningsArgs),
+    /// List identities.
+    Identities(identities::IdentitiesArgs),
+    /// Show a single identity.
+    Identity(identities::IdentityArgs),
+    /// Add new identities.
+    AddIdentities(identities::FromArgs),
+    /// Update or replace identities.
+    UpdateIdentities(identities::UpdateArgs),
+    /// Remove identities.
+    RemoveIdentities(identities::FromArgs),
 }
 
 impl Command {
@@ -115,6 +137,16 @@ impl Command {
             Command::Ls(a) => ls::run(ctx, a).await,
             Command::Mkdir(a) => mkdir::run(ctx, a).await,
             Command::Rm(a) => rm::run(ctx, a).await,
+            Command::Notify(a) => notices::run_notify(ctx, a).await,
+            Command::Notices(a) => notices::run_notices(ctx, a).await,
+            Command::Notice(a) => notices::run_notice(ctx, a).await,
+            Command::Okay(a) => notices::run_okay(ctx, a).await,
+            Command::Warnings(a) => notices::run_warnings(ctx, a).await,
+            Command::Identities(a) => identities::run_identities(ctx, a).await,
+            Command::Identity(a) => identities::run_identity(ctx, a).await,
+            Command::AddIdentities(a) => identities::run_add(ctx, a).await,
+            Command::UpdateIdentities(a) => identities::run_update(ctx, a).await,
+            Command::RemoveIdentities(a) => identities::run_remove(ctx, a).await,
         }
     }
 }

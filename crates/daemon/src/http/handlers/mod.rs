@@ -2,8 +2,10 @@
 
 pub mod changes;
 pub mod gojsonerr;
+pub mod identities;
 pub mod layers;
 pub mod logs;
+pub mod notices;
 pub mod services;
 pub mod signals;
 pub mod system;
@@ -56,5 +58,13 @@ pub fn router() -> Router {
     );
     r.get("/v1/files", Access::Admin, crate::files::api::get_files)
         .post("/v1/files", Access::Admin, crate::files::api::post_files);
+    r.get("/v1/notices", Access::Read, notices::list).post(
+        "/v1/notices",
+        Access::Read,
+        notices::add,
+    );
+    r.get("/v1/notices/{id}", Access::Read, notices::get);
+    r.get("/v1/identities", Access::Read, identities::list)
+        .post("/v1/identities", Access::Admin, identities::post);
     r
 }

@@ -1,0 +1,493 @@
+//! Identities: named users with an access level, matched to requests by their local uid.
+//!
+//! Stored in the state under the data key `identities` (name → identity with secrets), cached
+//! in an [`Identities`] manager that also resolves the caller of each request (installed with
+//! [`install`]). A `local` identity whose `user-id` is the peer uid of a Unix-socket request
+//! gives that request the identity's access (it can demote root too); requests without a
+//! matching identity get the defaults (root and the daemon's uid admin, other uids read).
+//!
+//! Basic identities (sha512-crypt password hashes) and cert identities are stored, listed and
+//! validated, but not used to authenticate: pebble-rs has no HTTPS listener and does not verify
+//! password hashes, so a request with basic auth falls back to its uid as if the password were
+//! wrong.
+
+use crate::http::router::{Transport, UserAccess, UserState};
+use crate::overlord::Daemon;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The state data key of the identities.
+pub const STATE_KEY: &str = "identities";
+
+/// `local` part of an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalIdentity {
+    /// The uid it matches.
+    #[serde(rename = "user-id")]
+    pub user_id: u32,
+}
+
+/// `basic` part of an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BasicIdentity {
+    /// sha512-crypt hash of the password.
+    pub password: String,
+}
+
+/// `cert` part of an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertIdentity {
+    /// One PEM `CERTIFICATE` block.
+    pub pem: String,
+}
+
+/// An identity as stored (with secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `admin`, `read`, `metrics` or `untrusted`.
+    pub access: String,
+    /// Local (uid) identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalIdentity>,
+    /// Basic-auth identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<BasicIdentity>,
+    /// Client-certificate identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<CertIdentity>,
+}
+
+impl Identity {
+    /// The API view: secrets masked as `*****`.
+    pub fn masked(&self) -> Identity {
+        Identity {
+            access: self.access.clone(),
+            local: self.local.clone(),
+            basic: self.basic.as_ref().map(|_| BasicIdentity {
+                password: "*****".into(),
+            }),
+            cert: self.cert.as_ref().map(|_| CertIdentity {
+                pem: "*****".into(),
+            }),
+        }
+    }
+
+    fn user_access(&self) -> UserAccess {
+        match self.access.as_str() {
+            "admin" => UserAccess::Admin,
+            "read" => UserAccess::Read,
+            "metrics" => UserAccess::Metrics,
+            _ => UserAccess::Untrusted,
+        }
+    }
+}
+
+/// An identity as sent to `POST /v1/identities` (a `local` without `user-id` is an error).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApiIdentity {
+    /// Access level.
+    #[serde(default, deserialize_with = "pebble_api::null_default")]
+    pub access: String,
+    /// Local part.
+    #[serde(default)]
+    pub local: Option<ApiLocal>,
+    /// Basic part.
+    #[serde(default)]
+    pub basic: Option<ApiBasic>,
+    /// Cert part.
+    #[serde(default)]
+    pub cert: Option<ApiCert>,
+}
+
+/// `local` as sent by clients.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApiLocal {
+    /// The uid (required).
+    #[serde(rename = "user-id", default)]
+    pub user_id: Option<u32>,
+}
+
+/// `basic` as sent by clients.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApiBasic {
+    /// Password hash.
+    #[serde(default, deserialize_with = "pebble_api::null_default")]
+    pub password: String,
+}
+
+/// `cert` as sent by clients.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApiCert {
+    /// PEM text.
+    #[serde(default, deserialize_with = "pebble_api::null_default")]
+    pub pem: String,
+}
+
+const ACCESS_CHOICES: &str = "\"admin\", \"read\", \"metrics\", or \"untrusted\"";
+
+/// Validate an identity sent by a client and turn it into the stored form. Errors are Pebble's
+/// texts (the handler prefixes `invalid identity for "<name>": `).
+pub fn from_api(name: &str, ai: &ApiIdentity) -> Result<Identity, String> {
+    let local = match &ai.local {
+        Some(l) => match l.user_id {
+            Some(uid) => Some(LocalIdentity { user_id: uid }),
+            None => return Err("local identity must specify user-id".into()),
+        },
+        None => None,
+    };
+    let cert = match &ai.cert {
+        Some(c) => {
+            check_pem(&c.pem)?;
+            Some(CertIdentity { pem: c.pem.clone() })
+        }
+        None => None,
+    };
+    if !valid_name(name) {
+        return Err(format!(
+            "identity name {} invalid: must start with an alphabetic character and only contain alphanumeric characters, underscore, and hyphen",
+            pebble_plan::quote::go_quote(name)
+        ));
+    }
+    match ai.access.as_str() {
+        "admin" | "read" | "metrics" | "untrusted" => {}
+        "" => return Err(format!("access value must be specified ({ACCESS_CHOICES})")),
+        other => {
+            return Err(format!(
+                "invalid access value {}, must be {ACCESS_CHOICES}",
+                pebble_plan::quote::go_quote(other)
+            ));
+        }
+    }
+    let basic = match &ai.basic {
+        Some(b) if b.password.is_empty() => {
+            return Err("basic identity must specify password (hashed)".into());
+        }
+        Some(b) => Some(BasicIdentity {
+            password: b.password.clone(),
+        }),
+        None => None,
+    };
+    if local.is_none() && basic.is_none() && cert.is_none() {
+        return Err(
+            "identity must have at least one type (\"local\", \"basic\", or \"cert\")".into(),
+        );
+    }
+    Ok(Identity {
+        access: ai.access.clone(),
+        local,
+        basic,
+        cert,
+    })
+}
+
+/// `^[a-zA-Z][a-zA-Z0-9_\-]*$`
+fn valid_name(name: &str) -> bool {
+    let mut b = name.bytes();
+    b.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// One PEM block with base64 content and nothing after it.
+fn check_pem(pem: &str) -> Result<(), String> {
+    const NEED: &str = "cert identity must include a PEM-encoded certificate";
+    let Some(start) = pem.find("-----BEGIN ") else {
+        return Err(NEED.into());
+    };
+    let rest = &pem[start..];
+    let Some(head_end) = rest.find("-----\n").or_else(|| rest.find("-----\r\n")) else {
+        return Err(NEED.into());
+    };
+    let label = &rest["-----BEGIN ".len()..head_end];
+    let end_marker = format!("-----END {label}-----");
+    let body_start = rest[head_end..]
+        .find('\n')
+        .map_or(rest.len(), |i| head_end + i + 1);
+    let Some(end) = rest[body_start..].find(&end_marker) else {
+        return Err(NEED.into());
+    };
+    let body = &rest[body_start..body_start + end];
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    if b64.is_empty()
+        || !b64.len().is_multiple_of(4)
+        || !b64
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=')
+    {
+        return Err(NEED.into());
+    }
+    let after = &rest[body_start + end + end_marker.len()..];
+    let after = after
+        .strip_prefix("\r\n")
+        .or_else(|| after.strip_prefix('\n'))
+        .unwrap_or(after);
+    if !after.is_empty() {
+        return Err("cert identity cannot have extra data after the PEM block".into());
+    }
+    Ok(())
+}
+
+/// What `POST /v1/identities` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Add new identities (none may exist).
+    Add,
+    /// Update existing identities.
+    Update,
+    /// Upsert, deleting those given as null.
+    Replace,
+    /// Delete existing identities.
+    Remove,
+}
+
+/// Apply an action to `current`. Values are `None` for null (replace/remove).
+pub fn apply(
+    current: &BTreeMap<String, Identity>,
+    action: Action,
+    items: &BTreeMap<String, Option<Identity>>,
+) -> Result<BTreeMap<String, Identity>, String> {
+    let mut next = current.clone();
+    let missing = || -> Vec<&str> {
+        items
+            .keys()
+            .filter(|n| !current.contains_key(*n))
+            .map(String::as_str)
+            .collect()
+    };
+    match action {
+        Action::Add => {
+            let existing: Vec<&str> = items
+                .keys()
+                .filter(|n| current.contains_key(*n))
+                .map(String::as_str)
+                .collect();
+            if !existing.is_empty() {
+                return Err(format!("identities already exist: {}", existing.join(", ")));
+            }
+        }
+        Action::Update | Action::Remove => {
+            let m = missing();
+            if !m.is_empty() {
+                return Err(format!("identities do not exist: {}", m.join(", ")));
+            }
+        }
+        Action::Replace => {}
+    }
+    for (name, ident) in items {
+        match (action, ident) {
+            (Action::Remove, _) | (Action::Replace, None) => {
+                next.remove(name);
+            }
+            (_, Some(i)) => {
+                next.insert(name.clone(), i.clone());
+            }
+            (_, None) => {}
+        }
+    }
+    let mut by_uid: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+    for (name, i) in &next {
+        if let Some(l) = &i.local {
+            by_uid.entry(l.user_id).or_default().push(name);
+        }
+    }
+    if let Some((uid, names)) = by_uid.iter().find(|(_, n)| n.len() > 1) {
+        return Err(format!(
+            "cannot have multiple identities with user ID {uid} ({})",
+            names.join(", ")
+        ));
+    }
+    Ok(next)
+}
+
+/// The identities manager: a cache of the state's identities and the request resolver.
+#[derive(Debug, Default)]
+pub struct Identities {
+    current: Mutex<BTreeMap<String, Identity>>,
+}
+
+impl Identities {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Identity>> {
+        match self.current.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// A copy of every identity.
+    pub fn all(&self) -> BTreeMap<String, Identity> {
+        self.lock().clone()
+    }
+
+    /// Apply an action and persist the result in the daemon state.
+    pub fn change(
+        &self,
+        daemon: &Daemon,
+        action: Action,
+        items: &BTreeMap<String, Option<Identity>>,
+    ) -> Result<(), String> {
+        let mut g = self.lock();
+        let next = apply(&g, action, items)?;
+        let value = serde_json::to_value(&next).map_err(|e| e.to_string())?;
+        daemon.state().set_data(
+            STATE_KEY,
+            if next.is_empty() {
+                serde_json::Value::Null
+            } else {
+                value
+            },
+        );
+        *g = next;
+        Ok(())
+    }
+
+    /// The caller of a request when a local identity matches its uid.
+    pub fn resolve(&self, _transport: Transport, uid: Option<u32>) -> Option<UserState> {
+        let uid = uid?;
+        let g = self.lock();
+        let (name, ident) = g
+            .iter()
+            .find(|(_, i)| i.local.as_ref().is_some_and(|l| l.user_id == uid))?;
+        Some(UserState {
+            access: ident.user_access(),
+            uid: Some(uid),
+            username: Some(name.clone()),
+        })
+    }
+}
+
+/// Load the identities from the state and install the manager and the request resolver.
+pub fn install(daemon: &Daemon) -> Arc<Identities> {
+    let loaded: BTreeMap<String, Identity> = daemon
+        .state()
+        .get_data(STATE_KEY)
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let mgr = Arc::new(Identities {
+        current: Mutex::new(loaded),
+    });
+    daemon.set_extension(mgr.clone());
+    let m = mgr.clone();
+    daemon.set_user_resolver(Arc::new(move |transport, uid, _headers| {
+        m.resolve(transport, uid)
+    }));
+    mgr
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn local(access: &str, uid: u32) -> Identity {
+        Identity {
+            access: access.into(),
+            local: Some(LocalIdentity { user_id: uid }),
+            basic: None,
+            cert: None,
+        }
+    }
+
+    #[test]
+    fn validation_messages() {
+        let ai = |json: &str| -> ApiIdentity { serde_json::from_str(json).unwrap() };
+        assert_eq!(
+            from_api("dave", &ai(r#"{"access":"root","local":{"user-id":1}}"#)).unwrap_err(),
+            "invalid access value \"root\", must be \"admin\", \"read\", \"metrics\", or \"untrusted\""
+        );
+        assert_eq!(
+            from_api("erin", &ai(r#"{"access":"read"}"#)).unwrap_err(),
+            "identity must have at least one type (\"local\", \"basic\", or \"cert\")"
+        );
+        assert_eq!(
+            from_api("x", &ai(r#"{"access":"read","local":{}}"#)).unwrap_err(),
+            "local identity must specify user-id"
+        );
+        assert_eq!(
+            from_api("x", &ai(r#"{"local":{"user-id":1}}"#)).unwrap_err(),
+            "access value must be specified (\"admin\", \"read\", \"metrics\", or \"untrusted\")"
+        );
+        assert_eq!(
+            from_api("x", &ai(r#"{"access":"metrics","basic":{}}"#)).unwrap_err(),
+            "basic identity must specify password (hashed)"
+        );
+        assert!(
+            from_api("1x", &ai(r#"{"access":"read","local":{"user-id":1}}"#))
+                .unwrap_err()
+                .starts_with("identity name \"1x\" invalid")
+        );
+        assert_eq!(
+            from_api("x", &ai(r#"{"access":"read","cert":{"pem":"..."}}"#)).unwrap_err(),
+            "cert identity must include a PEM-encoded certificate"
+        );
+        let pem = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n";
+        assert!(
+            from_api(
+                "x",
+                &ai(&serde_json::json!({"access":"read","cert":{"pem":pem}}).to_string())
+            )
+            .is_ok()
+        );
+        let extra = format!("{pem}junk");
+        assert_eq!(
+            from_api(
+                "x",
+                &ai(&serde_json::json!({"access":"read","cert":{"pem":extra}}).to_string())
+            )
+            .unwrap_err(),
+            "cert identity cannot have extra data after the PEM block"
+        );
+    }
+
+    #[test]
+    fn actions() {
+        let cur = BTreeMap::from([("alice".to_string(), local("admin", 1000))]);
+        let add = BTreeMap::from([
+            ("alice".to_string(), Some(local("read", 1))),
+            ("bob".to_string(), Some(local("read", 2))),
+        ]);
+        assert_eq!(
+            apply(&cur, Action::Add, &add).unwrap_err(),
+            "identities already exist: alice"
+        );
+        let upd = BTreeMap::from([("carol".to_string(), Some(local("read", 3)))]);
+        assert_eq!(
+            apply(&cur, Action::Update, &upd).unwrap_err(),
+            "identities do not exist: carol"
+        );
+        let dup = BTreeMap::from([("bob".to_string(), Some(local("read", 1000)))]);
+        assert_eq!(
+            apply(&cur, Action::Add, &dup).unwrap_err(),
+            "cannot have multiple identities with user ID 1000 (alice, bob)"
+        );
+        let rep = BTreeMap::from([
+            ("alice".to_string(), None),
+            ("bob".to_string(), Some(local("read", 2))),
+        ]);
+        let next = apply(&cur, Action::Replace, &rep).unwrap();
+        assert_eq!(next.keys().collect::<Vec<_>>(), vec!["bob"]);
+        let rm = BTreeMap::from([("alice".to_string(), None)]);
+        assert!(apply(&cur, Action::Remove, &rm).unwrap().is_empty());
+        assert_eq!(
+            apply(&next, Action::Remove, &rm).unwrap_err(),
+            "identities do not exist: alice"
+        );
+    }
+
+    #[test]
+    fn local_identity_sets_access_for_its_uid() {
+        let m = Identities::default();
+        *m.lock() = BTreeMap::from([
+            ("root-demoted".to_string(), local("untrusted", 0)),
+            ("bob".to_string(), local("admin", 1000)),
+        ]);
+        let u = m.resolve(Transport::Unix, Some(1000)).unwrap();
+        assert_eq!(u.access, UserAccess::Admin);
+        assert_eq!(u.username.as_deref(), Some("bob"));
+        assert_eq!(
+            m.resolve(Transport::Unix, Some(0)).unwrap().access,
+            UserAccess::Untrusted
+        );
+        assert!(m.resolve(Transport::Unix, Some(5)).is_none());
+        assert!(m.resolve(Transport::Http, None).is_none());
+    }
+}
