@@ -80,14 +80,18 @@ fn clean_path(p: &str) -> String {
 /// Whether `clean_path(p) == p`, without building the cleaned path: `p` is absolute, has no
 /// `.` or `..` segment, and no empty segment except a trailing one.
 fn is_clean(p: &str) -> bool {
-    let Some(rest) = p.strip_prefix('/') else {
+    let b = p.as_bytes();
+    if b.first() != Some(&b'/') {
         return false;
-    };
-    let mut segs = rest.split('/').peekable();
-    while let Some(seg) = segs.next() {
-        let last = segs.peek().is_none();
-        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
-            return false;
+    }
+    let mut seg_start = 1;
+    for i in 1..=b.len() {
+        if i == b.len() || b[i] == b'/' {
+            let seg = &b[seg_start..i];
+            if (seg.is_empty() && i != b.len()) || seg == b"." || seg == b".." {
+                return false;
+            }
+            seg_start = i + 1;
         }
     }
     true
