@@ -5,7 +5,7 @@ failures" sections): get_checks/get_check, start/stop, /v1/health, on-check-fail
 import ops
 import pytest
 
-from helpers import messages, status, wait_message
+from helpers import cli, messages, status, wait_message
 from pebble_support import http, wait_for
 
 
@@ -103,3 +103,44 @@ def test_start_and_stop_checks(container, daemon, tmp_path):
     with pytest.raises(ops.pebble.APIError) as e:
         container.stop_checks("nosuch")
     assert e.value.message == "cannot stop checks: cannot find checks in plan: nosuch"
+
+
+def test_cli_check_refresh_and_table(container, daemon, pebble_bin, pebble_dir):
+    container.add_layer(
+        "checks",
+        {
+            "checks": {
+                "bad": {
+                    "override": "replace",
+                    "startup": "disabled",
+                    "period": "1h",
+                    "threshold": 1,
+                    "exec": {"command": "/bin/sh -c 'echo first; echo last; exit 4'"},
+                }
+            }
+        },
+        combine=True,
+    )
+    # An inactive check is run directly: the error is shown, nothing is counted.
+    r = cli(pebble_bin, pebble_dir, "check", "bad", "--refresh")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == (
+        "name: bad\nstartup: disabled\nstatus: inactive\nsuccesses: 0\nfailures: 0\n"
+        "threshold: 1\nerror: |-\n    exit status 4; first\n    last\n"
+    )
+    # Running: the refresh runs in its task, hits the threshold and the check goes down.
+    assert container.start_checks("bad") == ["bad"]
+    r = cli(pebble_bin, pebble_dir, "check", "bad", "--refresh")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "status: down\n" in out and "failures: 1\n" in out, out
+    assert " ERROR exit status 4; first\n" in out, out
+    r = cli(pebble_bin, pebble_dir, "checks")
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].split() == ["Check", "Level", "Startup", "Status", "Successes", "Failures", "Change"]
+    assert lines[1].split()[:6] == ["bad", "-", "disabled", "down", "0", "1/1"], lines
+    assert lines[1].endswith("(exit status 4; first\\nlast)"), lines
+    r = cli(pebble_bin, pebble_dir, "health")
+    assert (r.returncode, r.stdout) == (1, b"unhealthy\n")
+    r = cli(pebble_bin, pebble_dir, "check", "nosuch")
+    assert (r.returncode, r.stderr) == (1, b'error: cannot find check "nosuch"\n')

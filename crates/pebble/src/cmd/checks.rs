@@ -429,6 +429,55 @@ chk-tcp   alive  disabled  up      2          0/3       11\n"
     }
 
     #[test]
+    fn golden_58_and_60_check_details() {
+        let d = CheckDetails {
+            name: "chk-exec".into(),
+            level: String::new(),
+            startup: "disabled".into(),
+            status: "down".into(),
+            successes: 0,
+            failures: 2,
+            threshold: 2,
+            change_id: "13".into(),
+            prev_change_id: "12".into(),
+            error: String::new(),
+            logs: "2026-11-26T22:23:51Z ERROR exit status 1; exec check failing\n\
+                   2026-11-26T22:23:52Z ERROR exit status 1; exec check failing\n"
+                .into(),
+        };
+        let got = d.yaml().render();
+        assert_eq!(got.len(), 259);
+        assert_eq!(
+            got,
+            "name: chk-exec\nstartup: disabled\nstatus: down\nsuccesses: 0\nfailures: 2\n\
+             threshold: 2\nchange-id: \"13\"\nprev-change-id: \"12\"\nlogs: |\n    \
+             2026-11-26T22:23:51Z ERROR exit status 1; exec check failing\n    \
+             2026-11-26T22:23:52Z ERROR exit status 1; exec check failing\n"
+        );
+        let http = CheckDetails {
+            name: "chk-http".into(),
+            level: "ready".into(),
+            startup: "disabled".into(),
+            status: "up".into(),
+            successes: 2,
+            failures: 0,
+            threshold: 3,
+            change_id: "10".into(),
+            prev_change_id: String::new(),
+            error: String::new(),
+            logs: String::new(),
+        };
+        assert_eq!(
+            json_line(&http),
+            "{\"name\":\"chk-http\",\"level\":\"ready\",\"startup\":\"disabled\",\"status\":\"up\",\"successes\":2,\"failures\":0,\"threshold\":3,\"change-id\":\"10\"}\n"
+        );
+        assert_eq!(
+            http.yaml().render(),
+            "name: chk-http\nlevel: ready\nstartup: disabled\nstatus: up\nsuccesses: 2\nfailures: 0\nthreshold: 3\nchange-id: \"10\"\n"
+        );
+    }
+
+    #[test]
     fn long_log_is_truncated() {
         let c = check("c", "", "down", 0, 1, 3, "7");
         let line = format!("2026-11-26T22:23:52Z ERROR {}", "x".repeat(100));
