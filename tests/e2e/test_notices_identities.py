@@ -101,3 +101,40 @@ def test_cli_notify_notices_okay(pebble_bin, daemon):
     r = cli(pebble_bin, d, "notices", "--type", "custom")
     assert r.stderr == b"No matching notices.\n"
     shutil.rmtree(d + ".xdg", ignore_errors=True)
+
+
+def test_run_identities_seeds_identities(pebble_bin, pebble_dir):
+    from helpers import make_daemon
+
+    ids = pebble_dir + ".ids.yaml"
+    with open(ids, "w") as f:
+        f.write("identities:\n    ops:\n        access: read\n        local:\n            user-id: 4321\n")
+    d = make_daemon(pebble_bin, pebble_dir, args=("--create-dirs", "--identities", ids))
+    d.start()
+    try:
+        client = ops.pebble.Client(socket_path=d.socket_path)
+        got = client.get_identities()
+        assert set(got) == {"ops"}
+        assert got["ops"].local.user_id == 4321
+        assert got["ops"].access == ops.pebble.IdentityAccess.READ
+        log = d.stderr()
+        assert '"event":"user_updated:' in log and ',ops,read"' in log
+        assert "POST /v1/identities " in log
+        assert d.stop() == 0
+    finally:
+        d.cleanup()
+        os.remove(ids)
+
+
+def test_run_identities_missing_file_fails(pebble_bin, pebble_dir):
+    r = subprocess.run(
+        [pebble_bin, "run", "--create-dirs", "--identities", pebble_dir + "/nope.yaml"],
+        env={"PEBBLE": pebble_dir, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        timeout=30,
+    )
+    assert r.returncode == 1
+    assert r.stderr.endswith(
+        f"cannot run daemon: cannot read identities: open {pebble_dir}/nope.yaml: no such file or directory\n".encode()
+    )
+    assert not os.path.exists(pebble_dir + "/.pebble.socket")

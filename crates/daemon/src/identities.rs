@@ -355,6 +355,103 @@ impl Identities {
     }
 }
 
+/// Read an identities file (`identities: {name: identity|null}` YAML, as `pebble
+/// add-identities --from` and `pebble run --identities` take) into JSON values. Errors are Go
+/// Pebble's texts.
+pub fn read_identities_yaml(
+    text: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let doc = pebble_plan::parse_yaml_value(text)
+        .map_err(|e| format!("cannot unmarshal identities: {e}"))?;
+    let ids = match doc {
+        Some(pebble_plan::YamlValue::Map(pairs)) => pairs
+            .into_iter()
+            .find(|(k, _)| k == "identities")
+            .map(|(_, v)| yaml_to_json(&v)),
+        _ => None,
+    };
+    match ids {
+        Some(serde_json::Value::Object(m)) if !m.is_empty() => Ok(m),
+        _ => Err("no identities to add; did you forget the top-level \"identities\" key?".into()),
+    }
+}
+
+fn yaml_to_json(v: &pebble_plan::YamlValue) -> serde_json::Value {
+    use pebble_plan::YamlValue as Y;
+    use serde_json::Value;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Int(i) => i64::try_from(*i)
+            .map(Value::from)
+            .or_else(|_| u64::try_from(*i).map(Value::from))
+            .unwrap_or(Value::Null),
+        Y::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Y::Str(s) => Value::String(s.clone()),
+        Y::Seq(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
+        Y::Map(pairs) => Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), yaml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// `pebble run --identities FILE`: replace identities from the file at startup, as Go Pebble
+/// does through its API (same security and request log lines). Errors read
+/// `cannot read identities: ...` or `cannot replace identities: ...`.
+pub fn seed_from_file(daemon: &Daemon, path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read identities: open {}: {}",
+            path.display(),
+            crate::sys::errno_text(&e)
+        )
+    })?;
+    let values = read_identities_yaml(&text).map_err(|e| format!("cannot read identities: {e}"))?;
+    let start = std::time::Instant::now();
+    let mut items: BTreeMap<String, Option<Identity>> = BTreeMap::new();
+    for (name, v) in values {
+        let ai: Option<ApiIdentity> = serde_json::from_value(v)
+            .map_err(|e| format!("cannot replace identities: cannot decode request body: {e}"))?;
+        let ident = match ai {
+            None => None,
+            Some(ai) => Some(from_api(&name, &ai).map_err(|e| {
+                format!(
+                    "cannot replace identities: invalid identity for {}: {e}",
+                    pebble_plan::quote::go_quote(&name)
+                )
+            })?),
+        };
+        items.insert(name, ident);
+    }
+    let who = daemon.uid();
+    for (name, ident) in &items {
+        match ident {
+            Some(i) => crate::overlord::security_event(
+                &format!("user_updated:{who},{name},{}", i.access),
+                &format!("Updating {} user {name}", i.access),
+            ),
+            None => crate::overlord::security_event(
+                &format!("user_deleted:{who},{name}"),
+                &format!("Deleting user {name}"),
+            ),
+        }
+    }
+    let mgr = match daemon.extension::<Identities>() {
+        Some(m) => m,
+        None => install(daemon),
+    };
+    let res = mgr.change(daemon, Action::Replace, &items);
+    crate::pebble_log!(
+        "POST /v1/identities {} {} (http+unix)",
+        pebble_plan::GoDuration::from(start.elapsed()),
+        if res.is_ok() { 200 } else { 400 }
+    );
+    res.map_err(|e| format!("cannot replace identities: {e}"))
+}
+
 /// Load the identities from the state and install the manager and the request resolver.
 pub fn install(daemon: &Daemon) -> Arc<Identities> {
     let loaded: BTreeMap<String, Identity> = daemon
@@ -435,6 +532,25 @@ mod tests {
             )
             .unwrap_err(),
             "cert identity cannot have extra data after the PEM block"
+        );
+    }
+
+    #[test]
+    fn identities_files() {
+        let m = read_identities_yaml(
+            "identities:\n    alice:\n        access: admin\n        local:\n            user-id: 1000\n    bob: null\n",
+        )
+        .unwrap();
+        assert_eq!(m["alice"]["local"]["user-id"], 1000);
+        assert!(m["bob"].is_null());
+        assert_eq!(
+            read_identities_yaml("alice: {}\n").unwrap_err(),
+            "no identities to add; did you forget the top-level \"identities\" key?"
+        );
+        assert!(
+            read_identities_yaml("identities: [\n")
+                .unwrap_err()
+                .starts_with("cannot unmarshal identities: yaml: line ")
         );
     }
 

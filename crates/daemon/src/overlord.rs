@@ -45,6 +45,9 @@ pub enum DaemonError {
     /// The reaper could not start.
     #[error("cannot start reaper: {0}")]
     Reaper(String),
+    /// `--identities FILE` could not be applied.
+    #[error("{0}")]
+    Identities(String),
 }
 
 /// Options of [`Daemon::new`].

@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub args: Vec<(String, Vec<String>)>,
     /// Persist state (`PEBBLE_PERSIST=never` turns it off).
     pub persist: bool,
+    /// `--identities FILE`: replace identities from this YAML file at startup.
+    pub identities_file: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -285,6 +287,13 @@ async fn run_async(opts: RunOptions) -> Result<i32, DaemonError> {
     crate::pebble_log!("Started daemon.");
     if let Some(addr) = &opts.http_addr {
         crate::pebble_log!("HTTP API server listening on \"{}\".", addr);
+    }
+    if let Some(path) = &opts.identities_file
+        && let Err(e) = crate::identities::seed_from_file(&daemon, path)
+    {
+        daemon.state().flush().await;
+        let _ = std::fs::remove_file(opts.socket());
+        return Err(DaemonError::Identities(e));
     }
     let code = serve_with(daemon, listener, http, !opts.hold, exit_signal()).await?;
     let _ = std::fs::remove_file(opts.socket());

@@ -37,8 +37,8 @@ pub struct RunArgs {
     /// `--args` grouped per occurrence (filled from the parsed matches by [`RunArgs::fill_groups`]).
     #[arg(skip)]
     pub args_groups: Vec<Vec<String>>,
-    /// Seed identities from this YAML file (not supported by pebble-rs yet).
-    #[arg(long, value_name = "FILE", hide = true)]
+    /// Seed identities from this YAML file (replacing identities of the same names).
+    #[arg(long, value_name = "FILE")]
     pub identities: Option<String>,
 }
 
@@ -69,6 +69,8 @@ pub struct RunConfig {
     pub verbose: bool,
     /// `--args` as (service, arguments) in command-line order.
     pub service_args: Vec<(String, Vec<String>)>,
+    /// `--identities FILE`.
+    pub identities_file: Option<PathBuf>,
 }
 
 /// Is `PEBBLE_VERBOSE` set to a true value?
@@ -101,6 +103,7 @@ impl RunArgs {
             http_address: self.http.clone(),
             verbose: self.verbose || env_verbose(),
             service_args,
+            identities_file: self.identities.as_ref().map(PathBuf::from),
         })
     }
 }
@@ -126,6 +129,7 @@ fn run_daemon(cfg: RunConfig) -> i32 {
     opts.verbose = cfg.verbose;
     opts.http_addr = cfg.http_address;
     opts.args = cfg.service_args;
+    opts.identities_file = cfg.identities_file;
     pebble_daemon::run(opts)
 }
 

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
-use pebble_plan::YamlValue;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::{self, Ctx};
@@ -182,45 +181,10 @@ pub async fn run_identity(ctx: &Ctx, a: IdentityArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn to_json(v: &YamlValue) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        YamlValue::Null => Value::Null,
-        YamlValue::Bool(b) => Value::Bool(*b),
-        YamlValue::Int(i) => i64::try_from(*i)
-            .map(Value::from)
-            .or_else(|_| u64::try_from(*i).map(Value::from))
-            .unwrap_or(Value::Null),
-        YamlValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
-        YamlValue::Str(s) => Value::String(s.clone()),
-        YamlValue::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        YamlValue::Map(pairs) => {
-            Value::Object(pairs.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-        }
-    }
-}
-
 /// Read the `identities:` map of a YAML file (values as JSON, null kept).
 fn read_identities(path: &str) -> Result<serde_json::Map<String, serde_json::Value>, CliError> {
     let text = std::fs::read_to_string(path)?;
-    let doc = pebble_plan::parse_yaml_value(&text)
-        .map_err(|e| CliError::msg(format!("cannot unmarshal identities: {e}")))?;
-    let ids = match doc {
-        Some(YamlValue::Map(pairs)) => pairs
-            .into_iter()
-            .find(|(k, _)| k == "identities")
-            .map(|(_, v)| v),
-        _ => None,
-    };
-    let map = match ids.map(|v| to_json(&v)) {
-        Some(serde_json::Value::Object(m)) if !m.is_empty() => m,
-        _ => {
-            return Err(CliError::msg(
-                "no identities to add; did you forget the top-level \"identities\" key?",
-            ));
-        }
-    };
-    Ok(map)
+    pebble_daemon::identities::read_identities_yaml(&text).map_err(CliError::Msg)
 }
 
 fn num_items(n: usize, singular: &str, plural: &str) -> String {
