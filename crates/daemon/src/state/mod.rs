@@ -228,6 +228,8 @@ impl State {
         let data = persist::read_state(&path)?;
         let mut data = data.unwrap_or_default();
         fix_interrupted(&mut data);
+        // As Pebble, notices that expired while the daemon was down are not loaded.
+        data.notices.prune(Timestamp::now());
         let persister = persist::Persister::new(path);
         let state = State::with(data, Some(persister));
         persist::spawn_writer(&state);
@@ -817,6 +819,36 @@ mod tests {
         assert_eq!(state.changes(Select::Ready, None).len(), 1);
         assert_eq!(state.changes(Select::All, Some("a")).len(), 1);
         assert_eq!(state.changes(Select::All, Some("b")).len(), 0);
+    }
+
+    #[tokio::test]
+    async fn expired_notices_are_not_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".pebble.state");
+        let mut d = StateData::default();
+        let old = Timestamp::now() - jiff::SignedDuration::from_hours(24 * 8);
+        let opts = notices::AddNoticeOptions::default();
+        d.notices.add(
+            &mut d.last_notice_id,
+            None,
+            notices::NoticeType::Custom,
+            "a.com/old",
+            opts.clone(),
+            old,
+        );
+        d.notices.add(
+            &mut d.last_notice_id,
+            None,
+            notices::NoticeType::Custom,
+            "a.com/new",
+            opts,
+            Timestamp::now(),
+        );
+        std::fs::write(&path, serde_json::to_vec(&d).unwrap()).unwrap();
+        let state = State::load(path).unwrap();
+        assert!(state.notice(1).is_none());
+        assert_eq!(state.notice(2).unwrap().key, "a.com/new");
+        assert_eq!(state.lock().last_notice_id, 2);
     }
 
     #[test]
