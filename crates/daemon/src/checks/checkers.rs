@@ -564,6 +564,68 @@ mod tests {
         assert_eq!(err.message, "check timed out after 1.5s");
     }
 
+    fn exec_checker(command: &str) -> (Arc<crate::sys::FakeSpawner>, ExecChecker) {
+        let fake = crate::sys::FakeSpawner::new();
+        let config = pebble_plan::ExecCheck {
+            command: command.into(),
+            environment: [("CHECK_VAR".to_string(), "v".to_string())].into(),
+            working_dir: "/tmp".into(),
+            ..Default::default()
+        };
+        let checker = ExecChecker {
+            config,
+            spawner: fake.clone(),
+            users: Arc::new(crate::users::FileUserDb::default()),
+        };
+        (fake, checker)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exec_spawns_through_the_spawner_and_only_its_pid_is_killed_on_timeout() {
+        let (fake, checker) = exec_checker("sleep '10 s'");
+        let err = run_check(&checker, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.message, "check timed out after 1s");
+        let p = fake.last().unwrap();
+        assert_eq!(p.spec.argv, vec!["sleep", "10 s"]);
+        assert_eq!(p.spec.dir.as_deref(), Some(std::path::Path::new("/tmp")));
+        assert!(p.spec.env.iter().any(|(k, v)| k == "CHECK_VAR" && v == "v"));
+        assert_eq!(
+            fake.signals(),
+            vec![crate::sys::SentSignal {
+                pid: p.pid,
+                signal: Signal::SIGKILL,
+                group: false
+            }]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exec_failure_carries_the_last_output_lines() {
+        let (fake, checker) = exec_checker("check");
+        let f = fake.clone();
+        let driver = tokio::spawn(async move {
+            let p = f.wait_spawned(1).await;
+            p.write_output(b"1\n2\n3\n4\n5\n6\n").await;
+            p.exit(2);
+        });
+        let err = run_check(&checker, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        driver.await.unwrap();
+        assert_eq!(err.full(), "exit status 2; 2\n3\n4\n5\n6");
+        assert!(fake.signals().is_empty());
+        let (_, bad) = exec_checker("unterminated 'quote");
+        assert!(
+            run_check(&bad, Duration::from_secs(1))
+                .await
+                .unwrap_err()
+                .message
+                .starts_with("cannot parse command: ")
+        );
+    }
+
     #[tokio::test]
     async fn tcp_refused_and_ok() {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
