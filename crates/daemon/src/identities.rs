@@ -6,10 +6,10 @@
 //! gives that request the identity's access (it can demote root too); requests without a
 //! matching identity get the defaults (root and the daemon's uid admin, other uids read).
 //!
-//! Basic identities (sha512-crypt password hashes) and cert identities are stored, listed and
-//! validated, but not used to authenticate: pebble-rs has no HTTPS listener and does not verify
-//! password hashes, so a request with basic auth falls back to its uid as if the password were
-//! wrong.
+//! A request carrying HTTP basic credentials is matched against the `basic` identity of that
+//! name instead (password checked against its sha512-crypt hash); a wrong name or password gives
+//! no identity, and the uid defaults apply. Cert identities are stored, listed and validated, but
+//! never match: pebble-rs has no HTTPS listener.
 
 use crate::http::router::{Transport, UserAccess, UserState};
 use crate::overlord::Daemon;
@@ -340,8 +340,29 @@ impl Identities {
         Ok(())
     }
 
-    /// The caller of a request when a local identity matches its uid.
-    pub fn resolve(&self, _transport: Transport, uid: Option<u32>) -> Option<UserState> {
+    /// The caller of a request: with basic credentials, the basic identity they name and
+    /// unlock; otherwise the local identity of the peer uid.
+    pub fn resolve(
+        &self,
+        _transport: Transport,
+        uid: Option<u32>,
+        basic: Option<(&str, &str)>,
+    ) -> Option<UserState> {
+        if let Some((user, pass)) = basic.filter(|(u, p)| !u.is_empty() || !p.is_empty()) {
+            let ident = {
+                let g = self.lock();
+                g.get(user).filter(|i| i.basic.is_some()).cloned()?
+            };
+            let hash = ident.basic.as_ref().map(|b| b.password.as_str())?;
+            if !crate::shacrypt::verify(pass.as_bytes(), hash) {
+                return None;
+            }
+            return Some(UserState {
+                access: ident.user_access(),
+                uid: if ident.local.is_some() { uid } else { None },
+                username: Some(user.to_string()),
+            });
+        }
         let uid = uid?;
         let g = self.lock();
         let (name, ident) = g
@@ -452,6 +473,54 @@ pub fn seed_from_file(daemon: &Daemon, path: &std::path::Path) -> Result<(), Str
     res.map_err(|e| format!("cannot replace identities: {e}"))
 }
 
+/// The credentials of an `Authorization: Basic <base64 user:password>` header (as Go's
+/// `Request.BasicAuth`: scheme case-insensitive, standard base64, split at the first `:`).
+pub fn basic_auth(headers: &http::HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case("basic ") {
+        return None;
+    }
+    let decoded = base64_decode(rest)?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+/// Standard base64 with padding (strict, as Go's `StdEncoding`).
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::with_capacity(b.len() / 4 * 3);
+    for (i, chunk) in b.chunks(4).enumerate() {
+        let last = i == b.len() / 4 - 1;
+        let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut w = 0u32;
+        for &c in &chunk[..4 - pad] {
+            w = (w << 6) | val(c)?;
+        }
+        w <<= 6 * pad as u32;
+        let bytes = w.to_be_bytes();
+        out.extend_from_slice(&bytes[1..4 - pad]);
+    }
+    Some(out)
+}
+
 /// Load the identities from the state and install the manager and the request resolver.
 pub fn install(daemon: &Daemon) -> Arc<Identities> {
     let loaded: BTreeMap<String, Identity> = daemon
@@ -464,8 +533,13 @@ pub fn install(daemon: &Daemon) -> Arc<Identities> {
     });
     daemon.set_extension(mgr.clone());
     let m = mgr.clone();
-    daemon.set_user_resolver(Arc::new(move |transport, uid, _headers| {
-        m.resolve(transport, uid)
+    daemon.set_user_resolver(Arc::new(move |transport, uid, headers| {
+        let creds = basic_auth(headers);
+        m.resolve(
+            transport,
+            uid,
+            creds.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+        )
     }));
     mgr
 }
@@ -555,6 +629,60 @@ mod tests {
     }
 
     #[test]
+    fn basic_credentials_pick_the_basic_identity() {
+        let golden = "$6$goldensalt$fUbARX.Tx8g7STXAQDwfMcbvDxCzyVO8CNdKFHBi3rSOahAa4nh4fWsGa0tiUBFSgLxAlSojz7MkWg9bSm79R.";
+        let m = Identities::default();
+        *m.lock() = BTreeMap::from([
+            (
+                "mon".to_string(),
+                Identity {
+                    access: "metrics".into(),
+                    local: None,
+                    basic: Some(BasicIdentity {
+                        password: golden.into(),
+                    }),
+                    cert: None,
+                },
+            ),
+            ("me".to_string(), local("admin", 0)),
+        ]);
+        let u = m
+            .resolve(Transport::Http, None, Some(("mon", "secret")))
+            .unwrap();
+        assert_eq!(u.access, UserAccess::Metrics);
+        assert_eq!(u.uid, None);
+        assert_eq!(u.username.as_deref(), Some("mon"));
+        // A wrong password or name matches nothing, even with a uid that has a local identity.
+        assert!(
+            m.resolve(Transport::Unix, Some(0), Some(("mon", "nope")))
+                .is_none()
+        );
+        assert!(
+            m.resolve(Transport::Unix, Some(0), Some(("me", "secret")))
+                .is_none()
+        );
+        // Empty credentials are no credentials.
+        assert!(
+            m.resolve(Transport::Unix, Some(0), Some(("", "")))
+                .is_some()
+        );
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("basic bW9uOnNlY3JldA=="),
+        );
+        assert_eq!(basic_auth(&h), Some(("mon".into(), "secret".into())));
+        h.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Basic bW9uOnNlY3JldA="),
+        );
+        assert_eq!(basic_auth(&h), None);
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
+        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+    }
+
+    #[test]
     fn actions() {
         let cur = BTreeMap::from([("alice".to_string(), local("admin", 1000))]);
         let add = BTreeMap::from([
@@ -596,14 +724,14 @@ mod tests {
             ("root-demoted".to_string(), local("untrusted", 0)),
             ("bob".to_string(), local("admin", 1000)),
         ]);
-        let u = m.resolve(Transport::Unix, Some(1000)).unwrap();
+        let u = m.resolve(Transport::Unix, Some(1000), None).unwrap();
         assert_eq!(u.access, UserAccess::Admin);
         assert_eq!(u.username.as_deref(), Some("bob"));
         assert_eq!(
-            m.resolve(Transport::Unix, Some(0)).unwrap().access,
+            m.resolve(Transport::Unix, Some(0), None).unwrap().access,
             UserAccess::Untrusted
         );
-        assert!(m.resolve(Transport::Unix, Some(5)).is_none());
-        assert!(m.resolve(Transport::Http, None).is_none());
+        assert!(m.resolve(Transport::Unix, Some(5), None).is_none());
+        assert!(m.resolve(Transport::Http, None, None).is_none());
     }
 }

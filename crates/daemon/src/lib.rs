@@ -11,6 +11,7 @@ pub mod overlord;
 pub mod reaper;
 pub mod run;
 pub mod servstate;
+pub mod shacrypt;
 pub mod state;
 pub mod sys;
 pub mod tasklog;

@@ -158,3 +158,33 @@ async fn untrusted_identity_gets_only_open_endpoints() {
     assert_eq!(d.get("/v1/notices").await.status, 401);
     assert_eq!(d.get("/v1/system-info").await.status, 200);
 }
+
+#[tokio::test]
+async fn basic_credentials_authenticate_as_the_basic_identity() {
+    // `openssl passwd -6 -salt goldensalt secret`
+    let hash = "$6$goldensalt$fUbARX.Tx8g7STXAQDwfMcbvDxCzyVO8CNdKFHBi3rSOahAa4nh4fWsGa0tiUBFSgLxAlSojz7MkWg9bSm79R.";
+    let d = TestDaemon::start().await;
+    let body = format!(
+        r#"{{"action":"add","identities":{{"bob":{{"access":"read","basic":{{"password":"{hash}"}}}}}}}}"#
+    );
+    let r = d.post("/v1/identities", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let get = |auth: &'static str| {
+        let d = &d;
+        async move {
+            let mut c = d.connect().await;
+            c.send("GET", "/v1/plan?format=yaml", None, &[auth]).await;
+            c.read().await.status
+        }
+    };
+    // "bob:secret": bob's read access, so the admin-only plan is denied.
+    assert_eq!(get("Authorization: Basic Ym9iOnNlY3JldA==").await, 401);
+    // A wrong password ("bob:nope") matches no identity: the uid defaults apply.
+    let own = if nix::unistd::getuid().is_root() {
+        200
+    } else {
+        401
+    };
+    assert_eq!(get("Authorization: Basic Ym9iOm5vcGU=").await, own);
+    assert_eq!(d.get("/v1/plan?format=yaml").await.status, own);
+}
