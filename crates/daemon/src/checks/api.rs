@@ -64,8 +64,11 @@ pub async fn post_checks(mut req: Req) -> Resp {
     match result {
         Ok(changed) => {
             if body.action == "stop" {
-                let uid = req.uid().unwrap_or_else(|| req.daemon.uid());
-                for name in &changed {
+                // One line per requested check, stopped now or not (as Go).
+                let uid = req
+                    .uid()
+                    .map_or_else(|| "<unknown>".to_string(), |u| u.to_string());
+                for name in &body.checks {
                     crate::overlord::security_event(
                         &format!("sys_monitor_disabled:{uid},{name}"),
                         &format!("Stopping check {name}"),
