@@ -433,3 +433,20 @@ async fn carried_over_changes_are_aborted() {
     assert_eq!(info.tasks[0].status, Status::Hold.as_str());
     assert_eq!(mgr.check("chk").unwrap().change_id, "2");
 }
+
+#[tokio::test(start_paused = true)]
+async fn replan_restarts_stopped_enabled_checks_only() {
+    let s = setup(TWO);
+    let old = s.info("b").change_id;
+    assert_eq!(s.mgr.stop_checks(&["b".into()]).unwrap(), vec!["b"]);
+    assert_eq!(s.info("b").status, "inactive");
+    s.mgr.replan();
+    let b = s.info("b");
+    assert_eq!(b.status, "up");
+    assert_ne!(b.change_id, old);
+    assert_eq!((b.successes, b.failures), (0, 0));
+    assert_eq!(s.info("a").status, "inactive");
+    // A running check is left alone.
+    s.mgr.replan();
+    assert_eq!(s.info("b").change_id, b.change_id);
+}
