@@ -439,24 +439,34 @@ def main() -> int:
             floor_sock = os.path.join(root, "floor.sock")
             srv = subprocess.Popen([bench, "serve-fixed", floor_sock, resp], stdout=subprocess.PIPE,
                                    text=True, preexec_fn=pin(0))
-            rs, fls = [], []
+            # Informative second reference: the same response from tokio + hyper, the daemon's
+            # HTTP stack, i.e. what the daemon costs before any of its own code runs.
+            hyper_sock = os.path.join(root, "hyper.sock")
+            hsrv = subprocess.Popen([bench, "serve-hyper", hyper_sock, resp], stdout=subprocess.PIPE,
+                                    text=True, preexec_fn=pin(0))
+            rs, fls, hys = [], [], []
             try:
                 os.sched_setaffinity(d.pid, {0})
-                if srv.stdout.readline().strip() != "ready":
-                    raise RuntimeError("floor server did not start")
+                for p in (srv, hsrv):
+                    if p.stdout.readline().strip() != "ready":
+                        raise RuntimeError("floor server did not start")
                 for _ in range(5):
                     rs.append(tool(bench, "http-rtt", d.sock, "/v1/services", 20000, cpu=0))
                     fls.append(tool(bench, "http-rtt", floor_sock, "/v1/services", 20000, cpu=0))
+                    hys.append(tool(bench, "http-rtt", hyper_sock, "/v1/services", 20000, cpu=0))
             finally:
                 os.sched_setaffinity(d.pid, set(range(os.cpu_count() or 1)))
-                srv.kill()
-                srv.wait()
+                for p in (srv, hsrv):
+                    p.kill()
+                    p.wait()
             r = {k: statistics.median(x[k] for x in rs) for k in ("p50_us", "p99_us")}
             fl = {k: statistics.median(x[k] for x in fls) for k in ("p50_us", "p99_us")}
+            hy = statistics.median(x["p50_us"] for x in hys)
             ratio = r["p50_us"] / fl["p50_us"]
             table.add("e", "GET /v1/services keep-alive, p50 / p99 (3 services in plan; one CPU)",
                       f"{r['p50_us']:.1f} / {r['p99_us']:.1f} us ({ratio:.2f}x floor)",
-                      f"fixed-bytes server, same client: {fl['p50_us']:.1f} / {fl['p99_us']:.1f} us",
+                      f"fixed-bytes server, same client: {fl['p50_us']:.1f} / {fl['p99_us']:.1f} us; "
+                      f"tokio+hyper answering the same: {hy:.1f} us ({hy / fl['p50_us']:.2f}x)",
                       "p50 <= 1.2x floor", "143-178 / 304-743 us (Python raw client)", ratio <= 1.2)
 
         @f("e3", "GET /v1/services keep-alive, Python raw client (as Go's baseline), p50 / p99 (one CPU)", "p50 <= 1.2x floor", "143-178 / 304-743 us")

@@ -7,6 +7,7 @@
 //! | `gen BYTES` | (writes BYTES of 100-byte lines to stdout: the log generator) |
 //! | `serve-fixed SOCK FILE` | (serves FILE's bytes to every request: the HTTP floor) |
 //! | `capture SOCK PATH FILE` | (saves the raw response to `GET PATH` for `serve-fixed`) |
+//! | `serve-hyper SOCK FILE` | the same response from tokio + hyper (figure e's framework floor) |
 //! | `http-rtt SOCK PATH N` | keep-alive round trips: p50/p99 µs |
 //! | `startup PEBBLE WORKDIR N` | start to a served system-info, and fork+exec of `true`: ms |
 //! | `exec-rtt SOCK N` | `exec(["true"]).wait()` via the Rust client, and spawning `true`: ms |
@@ -22,6 +23,7 @@ mod client;
 mod files;
 mod httpraw;
 mod loggen;
+mod servehyper;
 mod startup;
 mod stats;
 
@@ -60,6 +62,11 @@ fn main() -> anyhow::Result<()> {
             let sock: PathBuf = arg(&args, 2, "SOCK")?;
             let file: PathBuf = arg(&args, 3, "FILE")?;
             httpraw::serve_fixed(&sock, std::fs::read(file)?)
+        }
+        "serve-hyper" => {
+            let sock: PathBuf = arg(&args, 2, "SOCK")?;
+            let file: PathBuf = arg(&args, 3, "FILE")?;
+            servehyper::serve(&sock, servehyper::parse_recorded(&std::fs::read(file)?)?)
         }
         "capture" => {
             let sock: PathBuf = arg(&args, 2, "SOCK")?;
