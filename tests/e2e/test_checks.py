@@ -84,6 +84,8 @@ def test_get_checks_and_failing_check_restarts_service(container, client, daemon
     assert messages(daemon.socket_path, "web").count("web up") == 2
 
 
+# ops logs a security event when stopping checks, warning that no Juju log handler is set up.
+@pytest.mark.filterwarnings("ignore:JujuLogHandler is not set up:RuntimeWarning")
 def test_start_and_stop_checks(container, daemon, tmp_path):
     flag = tmp_path / "healthy"
     flag.write_text("")
