@@ -595,18 +595,28 @@ def main() -> int:
         def _():
             d = daemon()
             os.makedirs(os.path.dirname(fpath), exist_ok=True)
-            push = tool(bench, "push-raw", d.sock, fpath, 128 * MiB, 5)
-            if os.path.getsize(fpath) != 128 * MiB:
-                raise RuntimeError("pushed file has the wrong size")
-            pull = tool(bench, "pull-raw", d.sock, fpath, 128 * MiB, 5)
-            pipe = tool(bench, "pipe", 128 * MiB, 3)
-            disk = tool(bench, "disk", fpath + ".disk", 128 * MiB, 3)
-            shared["pipe128"] = pipe["mbps"]
+            # A push is bounded by the disk (write, fsync, rename), whose speed on a shared VM
+            # moves from minute to minute: each push round is followed by a round of the same
+            # local write+fsync+rename, and each pull round by an in-process pipe round, so
+            # that every figure stands next to its reference measured at the same moment.
+            pushes, disks, pulls, pipes = [], [], [], []
+            for _ in range(5):
+                pushes.append(tool(bench, "push-raw", d.sock, fpath, 128 * MiB, 1)["mbps"])
+                if os.path.getsize(fpath) != 128 * MiB:
+                    raise RuntimeError("pushed file has the wrong size")
+                disks.append(tool(bench, "disk", fpath + ".disk", 128 * MiB, 1)["mbps"])
+            for _ in range(5):
+                pulls.append(tool(bench, "pull-raw", d.sock, fpath, 128 * MiB, 1)["mbps"])
+                pipes.append(tool(bench, "pipe", 128 * MiB, 1)["mbps"])
+            push, disk = statistics.median(pushes), statistics.median(disks)
+            pull, pipe = statistics.median(pulls), statistics.median(pipes)
+            shared["pipe128"] = pipe
             table.add("h", "push / pull 128 MiB, raw HTTP (median of 5)",
-                      f"{push['mbps']:.0f} / {pull['mbps']:.0f} MB/s",
-                      f"pipe {pipe['mbps']:.0f} MB/s; local write+fsync+rename {disk['mbps']:.0f} MB/s",
+                      f"{push:.0f} / {pull:.0f} MB/s "
+                      f"(push {push / disk:.2f}x the disk, pull {pull / pipe:.2f}x the pipe)",
+                      f"alternating rounds: local write+fsync+rename {disk:.0f} MB/s; pipe {pipe:.0f} MB/s",
                       ">= 1000 MB/s each", "278-365 / 147-329 MB/s",
-                      push["mbps"] >= 1000 and pull["mbps"] >= 1000)
+                      push >= 1000 and pull >= 1000)
 
         @f("h2", "pull 128 MiB via the Rust client (median of 5)", "(none)", "")
         def _():
