@@ -39,7 +39,9 @@ pub struct ServerCtx {
     pub router: Arc<Router>,
 }
 
-fn date_value() -> HeaderValue {
+/// The `Date` header value for now (cached per second). Handlers that must place `Date` before
+/// another header (Go writes a sniffed `Content-Type` after it) insert it themselves.
+pub(crate) fn date_value() -> HeaderValue {
     static CACHE: Mutex<Option<(i64, HeaderValue)>> = Mutex::new(None);
     let now = jiff::Timestamp::now();
     let sec = now.as_second();

@@ -111,6 +111,17 @@ pub struct ServiceStatus {
     pub current_since: Option<SystemTime>,
 }
 
+/// One entry of [`ServiceManager::metrics`]: a service started at least once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceMetrics {
+    /// Service name.
+    pub name: String,
+    /// Whether the service is `active` (starting or running).
+    pub active: bool,
+    /// How many times a process of this service was started since the daemon started.
+    pub start_count: u64,
+}
+
 /// How a pending start ended (sent from the state machine to the `start` future).
 #[derive(Debug)]
 enum StartOutcome {
@@ -135,6 +146,8 @@ struct ServiceData {
     backoff_time: Duration,
     pid: Option<i32>,
     generation: u64,
+    /// Processes started so far (`pebble_service_start_count`).
+    start_count: u64,
     ring: Arc<LogRing>,
     start_tx: Option<oneshot::Sender<StartOutcome>>,
     stop_txs: Vec<oneshot::Sender<Result<(), ServiceError>>>,
@@ -154,6 +167,7 @@ impl ServiceData {
             backoff_time: Duration::ZERO,
             pid: None,
             generation: 0,
+            start_count: 0,
             ring,
             start_tx: None,
             stop_txs: Vec::new(),
@@ -446,6 +460,23 @@ impl ServiceManager {
         out
     }
 
+    /// Metrics of every service the manager has tried to start (whether or not it is still in
+    /// the plan), sorted by name.
+    pub fn metrics(&self) -> Vec<ServiceMetrics> {
+        let inner = self.lock();
+        let mut out: Vec<ServiceMetrics> = inner
+            .services
+            .iter()
+            .map(|(name, d)| ServiceMetrics {
+                name: name.clone(),
+                active: d.state.status() == "active",
+                start_count: d.start_count,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
     /// Replan: services whose stored config differs from the plan get the new config and are
     /// returned in `to_stop`; `to_start` = those plus every `startup: enabled` service. Both
     /// sorted; the caller applies stop/start ordering (`requires` closures).
@@ -687,6 +718,7 @@ impl ServiceManager {
             .spawn(&spec)
             .map_err(|e| ServiceError::CannotStart(e.to_string()))?;
         data.generation += 1;
+        data.start_count += 1;
         data.pid = Some(spawned.pid);
         let generation = data.generation;
         let writer = LogWriter::new(data.ring.clone(), self.opts.verbose);

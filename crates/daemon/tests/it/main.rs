@@ -7,5 +7,6 @@ mod common;
 mod exec;
 mod files;
 mod identities;
+mod metrics;
 mod notices;
 mod supervision;

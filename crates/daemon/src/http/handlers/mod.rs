@@ -5,6 +5,7 @@ pub mod gojsonerr;
 pub mod identities;
 pub mod layers;
 pub mod logs;
+pub mod metrics;
 pub mod notices;
 pub mod services;
 pub mod signals;
@@ -64,6 +65,7 @@ pub fn router() -> Router {
         notices::add,
     );
     r.get("/v1/notices/{id}", Access::Read, notices::get);
+    r.get("/v1/metrics", Access::Metrics, metrics::metrics);
     r.get("/v1/identities", Access::Read, identities::list)
         .post("/v1/identities", Access::Admin, identities::post);
     r
