@@ -5,6 +5,11 @@
 //! directory, `fsync`, `rename`, then `fsync` of the directory), with mode 0600. A crash at any
 //! point leaves either the old or the new complete file. The format is our own JSON
 //! ([`StateData`]).
+//!
+//! Writes start at least [`WRITE_SPACING`] apart: serialising the whole state runs on the
+//! runtime thread and grows with the number of changes kept, so a burst of changes (execs in a
+//! loop) costs one write per interval rather than one per change. [`State::flush`] (shutdown)
+//! skips the wait.
 
 use super::{Inner, State, StateData, StateError};
 use std::io::Write;
@@ -13,11 +18,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use tokio::sync::{Notify, watch};
 
+/// The least time between the starts of two state-file writes (see the module documentation).
+pub const WRITE_SPACING: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Schedules and performs state-file writes.
 pub(crate) struct Persister {
     path: PathBuf,
     notify: Arc<Notify>,
+    /// Wakes the writer out of its spacing wait (a flush is waiting).
+    urgent: Arc<Notify>,
     written: watch::Sender<u64>,
+    /// Writes done (for tests).
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl Persister {
@@ -26,8 +38,16 @@ impl Persister {
         Persister {
             path,
             notify: Arc::new(Notify::new()),
+            urgent: Arc::new(Notify::new()),
             written,
+            writes: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many state-file writes were done.
+    #[cfg(test)]
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Ask the writer to write the latest state soon.
@@ -39,6 +59,7 @@ impl Persister {
     pub(crate) async fn flush(&self, version: u64) {
         let mut rx = self.written.subscribe();
         self.notify.notify_one();
+        self.urgent.notify_one();
         loop {
             if *rx.borrow_and_update() >= version {
                 return;
@@ -57,9 +78,18 @@ pub(crate) fn spawn_writer(state: &State) {
     };
     let weak: Weak<Inner> = Arc::downgrade(&state.inner);
     let notify = p.notify.clone();
+    let urgent = p.urgent.clone();
     tokio::spawn(async move {
+        let mut last_start: Option<tokio::time::Instant> = None;
         loop {
             notify.notified().await;
+            if let Some(at) = last_start {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at + WRITE_SPACING) => {}
+                    _ = urgent.notified() => {}
+                }
+            }
+            last_start = Some(tokio::time::Instant::now());
             let Some(inner) = weak.upgrade() else {
                 return;
             };
@@ -90,6 +120,7 @@ pub(crate) fn spawn_writer(state: &State) {
                 Err(e) => crate::pebble_log!("Cannot write state file, retrying: {}", e),
             }
             if let Some(p) = &inner.persister {
+                p.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 p.written.send_modify(|w| *w = (*w).max(version));
             }
         }
@@ -165,6 +196,32 @@ mod tests {
         let ids = state.add_change(b);
         assert_eq!(ids.change, 2);
         assert_eq!(ids.tasks, vec![2]);
+    }
+
+    /// A burst of modifications is written a few times, not once per modification, and a
+    /// flush still gets the latest state on disk without waiting out the spacing.
+    #[tokio::test(start_paused = true)]
+    async fn bursts_are_coalesced_and_flush_is_prompt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".pebble.state");
+        let state = State::load(path.clone()).unwrap();
+        for i in 0..100 {
+            state.set_data("k", serde_json::json!(i));
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let writes = state.inner.persister.as_ref().unwrap().writes();
+        // 100 ms of changes, writes at least 20 ms apart: at most 6 (not 100).
+        assert!((1..=6).contains(&writes), "{writes} writes");
+        state.set_data("k", serde_json::json!("last"));
+        let t0 = tokio::time::Instant::now();
+        state.flush().await;
+        assert!(
+            t0.elapsed() < WRITE_SPACING,
+            "flush waited {:?}",
+            t0.elapsed()
+        );
+        let on_disk = read_state(&path).unwrap().unwrap();
+        assert_eq!(on_disk.data["k"], serde_json::json!("last"));
     }
 
     #[test]
