@@ -171,9 +171,14 @@ pub struct ExecProcess {
     control_task: tokio::task::JoinHandle<()>,
 }
 
-fn ws_config() -> WebSocketConfig {
+/// Websocket settings. The read buffer is allocated and zeroed for every websocket, so it is
+/// sized for what the daemon sends on it: output on `stdio` and `stderr` (64 KiB reads, below
+/// malloc's mmap threshold so the memory is reused across execs), a few small messages on
+/// `control`.
+fn ws_config(ws_id: &str) -> WebSocketConfig {
+    let read_buffer = if ws_id == "control" { 4 } else { 64 } * 1024;
     WebSocketConfig::default()
-        .read_buffer_size(256 * 1024)
+        .read_buffer_size(read_buffer)
         .write_buffer_size(0)
         .max_message_size(Some(1 << 30))
         .max_frame_size(Some(1 << 30))
@@ -213,7 +218,7 @@ impl Client {
         Ok(WebSocketStream::from_raw_socket(
             TokioIo::new(upgraded),
             Role::Client,
-            Some(ws_config()),
+            Some(ws_config(ws_id)),
         )
         .await)
     }

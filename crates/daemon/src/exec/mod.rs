@@ -78,6 +78,8 @@ impl ConnectError {
 /// A claimed websocket slot: give it the upgraded connection with [`WsClaim::attach`].
 pub struct WsClaim {
     tx: tokio::sync::oneshot::Sender<ExecWebSocket>,
+    /// How much the websocket reads at once (see [`ws::read_buffer_size`]).
+    read_buffer: usize,
 }
 
 impl std::fmt::Debug for WsClaim {
@@ -91,7 +93,7 @@ impl WsClaim {
     /// execution is already over, the connection is simply closed.
     pub async fn attach<T: WsTransport>(self, io: T) {
         let boxed: Box<dyn WsTransport> = Box::new(io);
-        let ws = ws::server_websocket(boxed).await;
+        let ws = ws::server_websocket(boxed, self.read_buffer).await;
         let _ = self.tx.send(ws);
     }
 }
@@ -168,7 +170,10 @@ impl ExecManager {
         let tx = slot
             .claim()
             .ok_or_else(|| ConnectError::AlreadyConnected(ws_id.to_string()))?;
-        Ok(WsClaim { tx })
+        Ok(WsClaim {
+            tx,
+            read_buffer: ws::read_buffer_size(ws_id),
+        })
     }
 
     /// The exec task handler: run the execution registered under `task_id` to completion.

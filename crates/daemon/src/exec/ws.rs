@@ -7,19 +7,31 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::session::{ExecWebSocket, WsTransport};
 
-/// The websocket configuration used by both ends: large frames allowed (no per-frame limit
-/// below 1 GiB), a 256 KiB read buffer, and writes flushed per message.
-pub fn ws_config() -> WebSocketConfig {
+/// The websocket configuration: large frames allowed (no per-frame limit below 1 GiB), reads
+/// of up to `read_buffer` bytes at a time, and writes flushed per message.
+pub fn ws_config(read_buffer: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(256 * 1024)
+        .read_buffer_size(read_buffer)
         .write_buffer_size(0)
         .max_message_size(Some(1 << 30))
         .max_frame_size(Some(1 << 30))
 }
 
+/// The read buffer of the server end of websocket `ws_id`. The buffer is allocated and zeroed
+/// for every websocket, so it is sized for what the client sends on it: the `stdio` websocket
+/// carries the command's input (64 KiB reads keep `cat` of a large input fast, and stay below
+/// malloc's mmap threshold so that the memory is reused rather than mapped afresh for every
+/// exec); `control` and `stderr` carry a few small messages.
+pub fn read_buffer_size(ws_id: &str) -> usize {
+    match ws_id {
+        "stdio" => 64 * 1024,
+        _ => 4 * 1024,
+    }
+}
+
 /// Wrap an upgraded connection as a server websocket.
-pub async fn server_websocket(io: Box<dyn WsTransport>) -> ExecWebSocket {
-    WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await
+pub async fn server_websocket(io: Box<dyn WsTransport>, read_buffer: usize) -> ExecWebSocket {
+    WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config(read_buffer))).await
 }
 
 fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
