@@ -11,6 +11,7 @@ use crate::overlord::{ActionError, Daemon, DaemonError, DaemonOptions, security_
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::{TcpListener, UnixListener};
@@ -145,6 +146,22 @@ pub async fn serve_with(
     autostart: bool,
     shutdown: impl Future<Output = ()>,
 ) -> Result<i32, DaemonError> {
+    serve_ready(daemon, listener, http, autostart, None, shutdown).await
+}
+
+/// Called once the daemon is ready (see [`Embedding::ready`]).
+pub type ReadyHook = Box<dyn FnOnce() + Send>;
+
+/// [`serve_with`], calling `ready` once the listeners serve and the autostart (if any) has
+/// finished, successfully or not.
+async fn serve_ready(
+    daemon: Daemon,
+    listener: UnixListener,
+    http: Option<TcpListener>,
+    autostart: bool,
+    ready: Option<ReadyHook>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<i32, DaemonError> {
     let ctx = Arc::new(ServerCtx {
         daemon: daemon.clone(),
         router: Arc::new(crate::http::handlers::router()),
@@ -172,7 +189,14 @@ pub async fn serve_with(
     };
     if autostart {
         let d = daemon.clone();
-        tokio::spawn(async move { autostart_default_services(&d).await });
+        tokio::spawn(async move {
+            autostart_default_services(&d).await;
+            if let Some(ready) = ready {
+                ready();
+            }
+        });
+    } else if let Some(ready) = ready {
+        ready();
     }
 
     let mut svc_requests = daemon.services().shutdown_requests();
@@ -254,7 +278,23 @@ pub async fn exit_signal() {
     crate::pebble_log!("Exiting on {} signal.", name);
 }
 
-async fn run_async(opts: RunOptions) -> Result<i32, DaemonError> {
+/// Hooks of a daemon run inside another command (`pebble enter`): see [`run_embedded`].
+pub struct Embedding {
+    /// Called once the socket is served and the autostart of default services (unless held)
+    /// has finished, successfully or not.
+    pub ready: ReadyHook,
+    /// The daemon stops (services stopped, socket removed) when this resolves, as it does on
+    /// an exit signal.
+    pub stop: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl std::fmt::Debug for Embedding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedding").finish_non_exhaustive()
+    }
+}
+
+async fn run_async(opts: RunOptions, embedding: Option<Embedding>) -> Result<i32, DaemonError> {
     check_pebble_dir(&opts.pebble_dir, opts.create_dirs)?;
     let daemon = Daemon::new(DaemonOptions {
         pebble_dir: opts.pebble_dir.clone(),
@@ -295,7 +335,22 @@ async fn run_async(opts: RunOptions) -> Result<i32, DaemonError> {
         let _ = std::fs::remove_file(opts.socket());
         return Err(DaemonError::Identities(e));
     }
-    let code = serve_with(daemon, listener, http, !opts.hold, exit_signal()).await?;
+    let (ready, stop) = match embedding {
+        Some(e) => (Some(e.ready), Some(e.stop)),
+        None => (None, None),
+    };
+    let shutdown = async move {
+        match stop {
+            Some(stop) => {
+                tokio::select! {
+                    _ = exit_signal() => {}
+                    _ = stop => {}
+                }
+            }
+            None => exit_signal().await,
+        }
+    };
+    let code = serve_ready(daemon, listener, http, !opts.hold, ready, shutdown).await?;
     let _ = std::fs::remove_file(opts.socket());
     Ok(code)
 }
@@ -303,6 +358,18 @@ async fn run_async(opts: RunOptions) -> Result<i32, DaemonError> {
 /// Run the daemon as `pebble run` does; returns the exit code (1 with `cannot run daemon: ...`
 /// on stderr for startup errors).
 pub fn run(opts: RunOptions) -> i32 {
+    run_inner(opts, None)
+}
+
+/// [`run`] for a daemon embedded in another command: `embedding.ready` is called once the
+/// daemon is ready, and the daemon stops when `embedding.stop` resolves (or on an exit signal).
+/// Blocks the calling thread (which gets its own current-thread runtime) until the daemon has
+/// stopped; returns the exit code as [`run`] does.
+pub fn run_embedded(opts: RunOptions, embedding: Embedding) -> i32 {
+    run_inner(opts, Some(embedding))
+}
+
+fn run_inner(opts: RunOptions, embedding: Option<Embedding>) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -313,7 +380,7 @@ pub fn run(opts: RunOptions) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(run_async(opts)) {
+    match rt.block_on(run_async(opts, embedding)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("cannot run daemon: {e}");

@@ -117,10 +117,11 @@ pub fn run(args: &RunArgs) -> i32 {
             return 1;
         }
     };
-    run_daemon(cfg)
+    pebble_daemon::run(run_options(cfg))
 }
 
-fn run_daemon(cfg: RunConfig) -> i32 {
+/// The daemon's options for a resolved configuration (also used by `pebble enter`).
+pub fn run_options(cfg: RunConfig) -> pebble_daemon::RunOptions {
     let mut opts = pebble_daemon::RunOptions::from_env();
     opts.pebble_dir = cfg.pebble_dir;
     opts.socket_path = Some(cfg.socket_path);
@@ -130,7 +131,7 @@ fn run_daemon(cfg: RunConfig) -> i32 {
     opts.http_addr = cfg.http_address;
     opts.args = cfg.service_args;
     opts.identities_file = cfg.identities_file;
-    pebble_daemon::run(opts)
+    opts
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `pebble`: the pebble-rs daemon (`pebble run`) and its command-line client.
 
 mod cmd;
+mod cmd_enter;
 mod cmd_run;
 mod ctx;
 mod error;
@@ -193,6 +194,11 @@ pub fn parse_cli(args: &[String]) -> Result<Cli, clap::Error> {
     {
         run.fill_groups(sub);
     }
+    if let Some(cmd::Command::Enter(enter)) = &mut cli.command
+        && let Some(("enter", sub)) = matches.subcommand()
+    {
+        enter.run_args.fill_groups(sub);
+    }
     Ok(cli)
 }
 
@@ -256,6 +262,9 @@ fn real_main(args: Vec<String>) -> i32 {
     };
     if let cmd::Command::Run(run_args) = &command {
         return cmd_run::run(run_args);
+    }
+    if let cmd::Command::Enter(enter_args) = &command {
+        return cmd_enter::enter(enter_args);
     }
     let ctx = Ctx::from_env();
     finish(block_on(command.run(&ctx)).and_then(|r| r))

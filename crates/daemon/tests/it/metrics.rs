@@ -114,6 +114,8 @@ async fn start_counts_active_state_and_check_counters() {
          pebble_service_active{service=\"svc\"} 1\n\n"
     ));
     assert!(text.ends_with("pebble_check_failure_count{check=\"idle\"} 0\n\n"));
+    // Stop the service with the daemon (no process left behind).
+    assert_eq!(d.stop().await.0, 0);
 }
 
 fn set_own_access(access: &str) -> String {

@@ -181,6 +181,24 @@ async fn forward_signals(ctl: ExecController, terminal: bool) {
 /// Runs `pebble exec`. On completion the process exits directly with the command's exit code
 /// (a pending read of the local stdin must not keep the CLI alive).
 pub async fn run(ctx: &Ctx, args: ExecArgs) -> Result<(), CliError> {
+    match run_code(ctx, args).await? {
+        Some(code) => {
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().flush();
+            std::process::exit(code);
+        }
+        None => {
+            // SIGHUP: the \r because the terminal may be in raw mode.
+            crate::ctx::err("SIGHUP received, exiting\r\n");
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Runs the command of `pebble exec` and returns its exit code (`None`: interrupted by SIGHUP)
+/// without exiting; the caller must exit the process soon (a read of the local stdin may still
+/// be pending).
+pub async fn run_code(ctx: &Ctx, args: ExecArgs) -> Result<Option<i32>, CliError> {
     if args.terminal && args.no_terminal {
         return Err(CliError::msg("cannot use -t and -T at the same time"));
     }
@@ -242,19 +260,7 @@ pub async fn run(ctx: &Ctx, args: ExecArgs) -> Result<(), CliError> {
     };
     let result = run_process(ctx, &opts, terminal).await;
     drop(raw);
-    match result {
-        Ok(Some(code)) => {
-            let _ = std::io::stdout().flush();
-            let _ = std::io::stderr().flush();
-            std::process::exit(code);
-        }
-        Ok(None) => {
-            // SIGHUP: the \r because the terminal may be in raw mode.
-            crate::ctx::err("SIGHUP received, exiting\r\n");
-            std::process::exit(0);
-        }
-        Err(e) => Err(e),
-    }
+    result
 }
 
 /// Start the command, stream its I/O and wait; `None` when interrupted by SIGHUP.

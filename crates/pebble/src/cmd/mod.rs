@@ -35,6 +35,8 @@ use crate::error::CliError;
 pub enum Command {
     /// Run the service manager environment.
     Run(crate::cmd_run::RunArgs),
+    /// Run subcommand under a container environment.
+    Enter(crate::cmd_enter::EnterArgs),
     /// Show help about a command.
     Help(help::HelpArgs),
     /// Show version details.
@@ -112,6 +114,9 @@ impl Command {
     pub async fn run(self, ctx: &Ctx) -> Result<(), CliError> {
         match self {
             Command::Run(_) => Err(CliError::msg("internal error: run is not a client command")),
+            Command::Enter(_) => Err(CliError::msg(
+                "internal error: enter is not a client command",
+            )),
             Command::Help(a) => help::run(a),
             Command::Version(a) => version::run(ctx, a).await,
             Command::Add(a) => add::run(ctx, a).await,
