@@ -15,8 +15,8 @@
 #   PEBBLE_RELEASE_PROFILE  cargo profile (default: release)
 #   PEBBLE_LINK_ORDER  symbol ordering file (default: crates/pebble/link-order.txt;
 #                      "none": the linker's default layout)
-#   PEBBLE_STRIP       rustc `-C strip` of the final link (default: symbols; "none" keeps
-#                      them, for scripts/gen-link-order.sh)
+#   PEBBLE_STRIP       "none" keeps the symbol table (for scripts/gen-link-order.sh); by
+#                      default the linker strips it
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,7 +27,12 @@ PROFILE=${PEBBLE_RELEASE_PROFILE:-release}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 ORDER=${PEBBLE_LINK_ORDER:-$ROOT/crates/pebble/link-order.txt}
-LINK_ARGS=(-- -C "strip=${PEBBLE_STRIP:-symbols}")
+# Stripped by the linker, so that rustc compiles exactly as for the build the ordering file
+# was generated from (`-C strip` changes code generation slightly, and with it symbol names).
+LINK_ARGS=(--)
+if [[ "${PEBBLE_STRIP:-symbols}" != none ]]; then
+    LINK_ARGS+=(-C link-arg=-Wl,--strip-all)
+fi
 if [[ "$ORDER" != none ]]; then
     # Missing names (another toolchain or dependency version) only make the layout less compact.
     LINK_ARGS+=(-C "link-arg=-Wl,--symbol-ordering-file=$ORDER"
