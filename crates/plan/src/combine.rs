@@ -189,6 +189,20 @@ impl LogTarget {
     }
 }
 
+impl Workload {
+    /// Merges `other` onto `self` (`override: merge`): environment merged by key, user and
+    /// group fields replaced when set. The override of `self` is kept.
+    pub fn merge(&mut self, other: &Workload) {
+        for (k, v) in &other.environment {
+            self.environment.insert(k.clone(), v.clone());
+        }
+        set_opt(&mut self.user_id, other.user_id);
+        set_str(&mut self.user, &other.user);
+        set_opt(&mut self.group_id, other.group_id);
+        set_str(&mut self.group, &other.group);
+    }
+}
+
 fn override_err(label: &str, kind: &str, name: &str) -> PlanError {
     invalid(format!(
         "layer {} must define \"override\" for {kind} {}",
@@ -259,6 +273,32 @@ pub fn combine_to_layer(layers: &[Layer]) -> Result<Layer, PlanError> {
             }
         }
     }
+    for layer in layers {
+        for (name, w) in &layer.workloads {
+            match w.override_ {
+                Some(Override::Merge) => {
+                    if let Some(old) = out.workloads.get_mut(name) {
+                        old.merge(w);
+                    } else {
+                        out.workloads.insert(name.clone(), w.clone());
+                    }
+                }
+                Some(Override::Replace) => {
+                    out.workloads.insert(name.clone(), w.clone());
+                }
+                None => {
+                    return Err(invalid(format!(
+                        "workload {}: must define an \"override\" policy",
+                        go_quote(name)
+                    )));
+                }
+            }
+        }
+    }
+    for (name, w) in out.workloads.iter_mut() {
+        w.name.clone_from(name);
+    }
+    out.workloads.sort_unstable_keys();
     for (name, svc) in out.services.iter_mut() {
         svc.name.clone_from(name);
     }
@@ -286,6 +326,7 @@ pub fn combine_layers(layers: &[Layer]) -> Result<Plan, PlanError> {
         services: combined.services,
         checks: combined.checks,
         log_targets: combined.log_targets,
+        workloads: combined.workloads,
         pairing_mode: combined.pairing_mode,
     };
     plan.validate()?;
@@ -377,15 +418,68 @@ impl Plan {
         })?;
         for name in &names {
             let svc = &self.services[*name];
-            if !svc.workload.is_empty() {
+            if svc.workload.is_empty() {
+                continue;
+            }
+            if !self.workloads.contains_key(&svc.workload) {
                 return Err(invalid(format!(
                     "workload {}: not defined for service {}",
                     go_quote(&svc.workload),
                     go_quote(name)
                 )));
             }
+            if svc.user_id.is_some() || !svc.user.is_empty() {
+                return Err(invalid(format!(
+                    "plan service {} cannot have user information and a workload at the same time",
+                    go_quote(name)
+                )));
+            }
+            if svc.group_id.is_some() || !svc.group.is_empty() {
+                return Err(invalid(format!(
+                    "plan service {} cannot have group information and a workload at the same time",
+                    go_quote(name)
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// Checks the user and group fields of every workload (in name order) with `normalize`
+    /// (Pebble's uid/gid normalisation against the host's user database, which this crate
+    /// cannot read); an error becomes `workload "<w>": <err>`. Part of Pebble's plan
+    /// validation: run it after [`combine_layers`] wherever a plan is built.
+    pub fn validate_workload_users(
+        &self,
+        normalize: impl Fn(&Workload) -> Result<(), String>,
+    ) -> Result<(), PlanError> {
+        let mut names: Vec<&String> = self.workloads.keys().collect();
+        names.sort();
+        for name in names {
+            normalize(&self.workloads[name])
+                .map_err(|e| invalid(format!("workload {}: {e}", go_quote(name))))?;
+        }
+        Ok(())
+    }
+
+    /// The service `name` as it runs: when it names a workload, the workload's environment
+    /// under the service's own (the service's values win) and the workload's user and group
+    /// fields (a valid plan has none on such a service). `None` if there is no such service.
+    pub fn resolved_service(&self, name: &str) -> Option<Service> {
+        let svc = self.services.get(name)?;
+        let mut out = svc.clone();
+        if svc.workload.is_empty() {
+            return Some(out);
+        }
+        if let Some(w) = self.workloads.get(&svc.workload) {
+            let mut env = w.environment.clone();
+            env.extend(svc.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+            out.environment = env;
+            out.user_id = w.user_id;
+            out.user.clone_from(&w.user);
+            out.group_id = w.group_id;
+            out.group.clone_from(&w.group);
+        }
+        Some(out)
     }
 
     /// Names of services with `startup: enabled`, sorted.

@@ -154,6 +154,17 @@ fn log_target_out(t: &LogTarget) -> Out {
     Out::Map(m)
 }
 
+fn workload_out(w: &Workload) -> Out {
+    let mut m = Vec::new();
+    push_str(&mut m, "override", override_str(w.override_));
+    push_map(&mut m, "environment", &w.environment);
+    push_int(&mut m, "user-id", w.user_id);
+    push_str(&mut m, "user", &w.user);
+    push_int(&mut m, "group-id", w.group_id);
+    push_str(&mut m, "group", &w.group);
+    Out::Map(m)
+}
+
 fn section<T>(m: &mut Vec<(String, Out)>, key: &str, v: &IndexMap<String, T>, f: fn(&T) -> Out) {
     if v.is_empty() {
         return;
@@ -165,12 +176,14 @@ fn section<T>(m: &mut Vec<(String, Out)>, key: &str, v: &IndexMap<String, T>, f:
 
 impl Plan {
     /// The plan as Pebble prints it (`pebble plan`, `GET /v1/plan?format=yaml`): services,
-    /// checks and log-targets (empty ones omitted, names in go-yaml order), `{}\n` if empty.
+    /// checks, log-targets, then the extension sections workloads and pairing (empty ones
+    /// omitted, names in go-yaml order), `{}\n` if empty.
     pub fn to_yaml(&self) -> String {
         let mut m = Vec::new();
         section(&mut m, "services", &self.services, service_out);
         section(&mut m, "checks", &self.checks, check_out);
         section(&mut m, "log-targets", &self.log_targets, log_target_out);
+        section(&mut m, "workloads", &self.workloads, workload_out);
         pairing(&mut m, &self.pairing_mode);
         to_yaml(&Out::Map(m))
     }
@@ -191,6 +204,7 @@ impl Layer {
         section(&mut m, "services", &self.services, service_out);
         section(&mut m, "checks", &self.checks, check_out);
         section(&mut m, "log-targets", &self.log_targets, log_target_out);
+        section(&mut m, "workloads", &self.workloads, workload_out);
         pairing(&mut m, &self.pairing_mode);
         to_yaml(&Out::Map(m))
     }

@@ -430,6 +430,34 @@ fn decode_log_target(
     Ok((t, bad_override))
 }
 
+fn decode_workload(
+    dec: &mut Dec,
+    name: &str,
+    n: &Node,
+) -> Result<(Workload, Option<String>), Abort> {
+    const TY: &str = "workloads.Workload";
+    let mut w = Workload {
+        name: name.to_string(),
+        ..Workload::default()
+    };
+    let mut bad_override = None;
+    let Some(pairs) = dec.pairs(n, TY) else {
+        return Ok((w, None));
+    };
+    for (k, v) in pairs {
+        match k.scalar().unwrap_or_default() {
+            "override" => w.override_ = override_of(dec, v, &mut bad_override),
+            "environment" => w.environment = dec.str_map(v, "map[string]string", "string"),
+            "user-id" => w.user_id = dec.u32_opt(v),
+            "user" => w.user = dec.string(v, "string"),
+            "group-id" => w.group_id = dec.u32_opt(v),
+            "group" => w.group = dec.string(v, "string"),
+            other => dec.unknown_field(k, other, TY),
+        }
+    }
+    Ok((w, bad_override))
+}
+
 /// Decoded entries of a section: name and (entry, pending checks), `None` for null entries.
 type SectionEntries<T, P> = Vec<(String, Option<(T, P)>)>;
 
@@ -502,6 +530,7 @@ pub fn parse_layer(order: i64, label: &str, yaml: &[u8]) -> Result<Layer, PlanEr
     let mut bad_overrides: Vec<String> = Vec::new();
     let mut pendings: Vec<(String, Pending)> = Vec::new();
     let mut nulls: Vec<String> = Vec::new();
+    let mut null_workloads: Vec<String> = Vec::new();
     for (field, value) in &sections {
         let mut dec = Dec {
             errors: Vec::new(),
@@ -605,6 +634,39 @@ pub fn parse_layer(order: i64, label: &str, yaml: &[u8]) -> Result<Layer, PlanEr
                     }
                 }
             }
+            "workloads" => {
+                let workloads_err =
+                    |e: String| parse_err(format!("cannot parse the \"workloads\" section: {e}"));
+                if !value.is_null() && !matches!(value.kind, Kind::Map(_)) {
+                    dec.terror(value, "workloads.WorkloadsSection");
+                    dec.finish().map_err(workloads_err)?;
+                    continue;
+                }
+                let entries = decode_section(
+                    &mut dec,
+                    value,
+                    "map[string]*workloads.Workload",
+                    decode_workload,
+                )
+                .map_err(workloads_err)?;
+                dec.finish().map_err(workloads_err)?;
+                for (name, entry) in entries {
+                    match entry {
+                        Some((w, bad)) => {
+                            if let Some(bad) = bad {
+                                bad_overrides.push(format!(
+                                    "workload {}: has an invalid \"override\" policy: {}",
+                                    go_quote(&name),
+                                    go_quote(&bad)
+                                ));
+                            }
+                            layer.workloads.insert(name, w);
+                        }
+                        None => null_workloads.push(name),
+                    }
+                }
+                continue;
+            }
             "pairing" => {
                 if let Some(pairs) = dec.pairs(value, "pairingstate.PairingConfig") {
                     for (k, v) in pairs {
@@ -626,6 +688,13 @@ pub fn parse_layer(order: i64, label: &str, yaml: &[u8]) -> Result<Layer, PlanEr
     }
 
     validate_layer_with(&layer, &pendings, &nulls)?;
+    if let Some(name) = null_workloads.first() {
+        return Err(parse_err(format!(
+            "workload {}: cannot have a null value",
+            go_quote(name)
+        )));
+    }
+    validate_workloads(&layer)?;
     if let Some(first) = bad_overrides.into_iter().next() {
         return Err(invalid(first));
     }
@@ -634,7 +703,16 @@ pub fn parse_layer(order: i64, label: &str, yaml: &[u8]) -> Result<Layer, PlanEr
 
 /// Layer-level validation of an already built layer (what `parse_layer` runs).
 pub fn validate_layer(layer: &Layer) -> Result<(), PlanError> {
-    validate_layer_with(layer, &[], &[])
+    validate_layer_with(layer, &[], &[])?;
+    validate_workloads(layer)
+}
+
+/// The `workloads` section's own layer checks (after the built-in sections', as Pebble).
+fn validate_workloads(layer: &Layer) -> Result<(), PlanError> {
+    if layer.workloads.contains_key("") {
+        return Err(parse_err("workload \"\": cannot have an empty name"));
+    }
+    Ok(())
 }
 
 fn validate_layer_with(

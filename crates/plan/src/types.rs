@@ -51,7 +51,7 @@ pub struct Service {
     pub after: Vec<String>,
     pub before: Vec<String>,
     pub requires: Vec<String>,
-    /// `workload`: name of a `workloads` entry (the section itself is not supported yet).
+    /// `workload`: name of an entry of the `workloads` section.
     pub workload: String,
     pub environment: BTreeMap<String, String>,
     pub user_id: Option<u32>,
@@ -122,6 +122,22 @@ pub struct LogTarget {
     pub labels: BTreeMap<String, String>,
 }
 
+/// One entry of the `workloads` extension section: the environment and identity that the
+/// services naming it (`workload: <name>`) run with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Workload {
+    /// The map key (not serialised inside the entry).
+    pub name: String,
+    /// Required in every layer entry; `None` only before combining.
+    pub override_: Option<Override>,
+    /// Environment under the service's own.
+    pub environment: BTreeMap<String, String>,
+    pub user_id: Option<u32>,
+    pub user: String,
+    pub group_id: Option<u32>,
+    pub group: String,
+}
+
 /// One layer: what a layer file or `POST /v1/layers` holds.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Layer {
@@ -133,6 +149,8 @@ pub struct Layer {
     pub services: IndexMap<String, Service>,
     pub checks: IndexMap<String, Check>,
     pub log_targets: IndexMap<String, LogTarget>,
+    /// `workloads` extension section (entries in file order).
+    pub workloads: IndexMap<String, Workload>,
     /// `pairing.mode` extension section: `single`, `multiple`, `disabled` or empty (unset).
     pub pairing_mode: String,
 }
@@ -144,6 +162,9 @@ pub struct Plan {
     pub services: IndexMap<String, Service>,
     pub checks: IndexMap<String, Check>,
     pub log_targets: IndexMap<String, LogTarget>,
+    /// Combined `workloads` section (sorted by name). Immutable once the daemon has loaded
+    /// its layers directory.
+    pub workloads: IndexMap<String, Workload>,
     /// Combined `pairing.mode` (last layer that sets it wins; empty means disabled).
     pub pairing_mode: String,
 }

@@ -6,3 +6,4 @@ mod layers;
 mod merge_props;
 mod ordering;
 mod stack;
+mod workloads;
