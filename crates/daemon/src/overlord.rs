@@ -298,6 +298,15 @@ fn summary(action: &str, first: Option<&str>, count: usize) -> String {
     }
 }
 
+/// Pebble's workload validation against the user database: `workload "<w>": <err>`.
+fn check_workload_users(plan: &Plan, users: &dyn UserDb) -> Result<(), PlanError> {
+    plan.validate_workload_users(|w| {
+        users
+            .normalize_uid_gid(w.user_id, w.group_id, &w.user, &w.group)
+            .map(|_| ())
+    })
+}
+
 /// Add `kind` tasks for `lanes` to `b`; returns the task indices.
 fn add_lanes(b: &mut ChangeBuilder, kind: &str, lanes: &[Vec<String>]) -> Vec<usize> {
     let verb = if kind == "start" { "Start" } else { "Stop" };
@@ -347,6 +356,8 @@ impl Daemon {
             Some(u) => u,
             None => Arc::new(crate::users::FileUserDb::default()),
         };
+        check_workload_users(&plan, users.as_ref())
+            .map_err(|e| DaemonError::Plan(e.to_string()))?;
         let services = ServiceManager::new(
             spawner.clone(),
             ServiceManagerOptions {
@@ -477,9 +488,17 @@ impl Daemon {
     }
 
     fn set_layers(&self, layers: Vec<Layer>) -> Result<(), PlanError> {
-        let plan = Arc::new(pebble_plan::combine_layers(&layers)?);
+        let plan = pebble_plan::combine_layers(&layers)?;
+        check_workload_users(&plan, self.inner.users.as_ref())?;
+        let plan = Arc::new(plan);
         {
             let mut g = lock(&self.inner.plan);
+            // The workloads section is immutable once the layers directory is loaded.
+            if plan.workloads != g.plan.workloads {
+                return Err(PlanError::Invalid(
+                    "cannot change immutable section \"workloads\"".into(),
+                ));
+            }
             g.layers = layers;
             g.plan = plan.clone();
         }

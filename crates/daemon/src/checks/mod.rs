@@ -156,7 +156,8 @@ pub fn merge_service_context(plan: &Plan, check: &Check) -> Check {
     if exec.service_context.is_empty() {
         return c;
     }
-    let Some(svc) = plan.services.get(&exec.service_context) else {
+    // The service as it runs: its workload's environment and identity included.
+    let Some(svc) = plan.resolved_service(&exec.service_context) else {
         return c;
     };
     let mut env = svc.environment.clone();

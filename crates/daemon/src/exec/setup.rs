@@ -175,12 +175,16 @@ pub fn prepare(req: &ExecRequest, ctx: &ExecContext<'_>) -> Result<ExecSetup, Ex
         req.working_dir.clone(),
     );
     if !req.service_context.is_empty() {
-        let svc = ctx.plan.services.get(&req.service_context).ok_or_else(|| {
-            BadRequest(format!(
-                "context service {} not found",
-                go_quote(&req.service_context)
-            ))
-        })?;
+        // The service as it runs: its workload's environment and identity included.
+        let svc = ctx
+            .plan
+            .resolved_service(&req.service_context)
+            .ok_or_else(|| {
+                BadRequest(format!(
+                    "context service {} not found",
+                    go_quote(&req.service_context)
+                ))
+            })?;
         env_overlay.extend(svc.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
         if uid.is_none() {
             uid = svc.user_id;
@@ -462,6 +466,33 @@ mod tests {
         .unwrap();
         assert_eq!(s.uid, Some(0));
         assert_eq!(s.working_dir, "/");
+    }
+
+    #[test]
+    fn service_context_includes_the_services_workload() {
+        let mut plan = Plan::default();
+        let mut svc = Service {
+            name: "beta".into(),
+            workload: "w".into(),
+            ..Default::default()
+        };
+        svc.environment.insert("SHARED".into(), "svc".into());
+        plan.services.insert("beta".into(), svc);
+        let mut w = pebble_plan::Workload {
+            name: "w".into(),
+            user: "bob".into(),
+            group: "staff".into(),
+            ..Default::default()
+        };
+        w.environment.insert("SHARED".into(), "w".into());
+        w.environment.insert("FROM_W".into(), "yes".into());
+        plan.workloads.insert("w".into(), w);
+        let (_dir, db) = fake_db();
+        let c = ctx(&plan, &db);
+        let s = prepare(&req(r#"{"command":["env"],"service-context":"beta"}"#), &c).unwrap();
+        assert_eq!(s.environment["SHARED"], "svc");
+        assert_eq!(s.environment["FROM_W"], "yes");
+        assert_eq!((s.uid, s.gid), (Some(1000), Some(50)));
     }
 
     #[test]

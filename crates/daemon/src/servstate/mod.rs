@@ -288,7 +288,8 @@ impl ServiceManager {
     pub async fn start(&self, name: &str, log: &dyn TaskLog) -> Result<(), ServiceError> {
         let (rx, generation) = {
             let mut inner = self.lock();
-            let Some(config) = inner.plan.services.get(name).cloned() else {
+            // The config as it runs: with its workload's environment and identity.
+            let Some(config) = inner.plan.resolved_service(name) else {
                 return Err(ServiceError::NotFound(name.to_string()));
             };
             let data = inner
@@ -485,11 +486,12 @@ impl ServiceManager {
         let plan = inner.plan.clone();
         let mut restart = Vec::new();
         for (name, data) in inner.services.iter_mut() {
-            let Some(config) = plan.services.get(name) else {
+            // Compared with its workload resolved, so a changed workload restarts it too.
+            let Some(config) = plan.resolved_service(name) else {
                 continue;
             };
-            if *config != data.config {
-                data.config = config.clone();
+            if config != data.config {
+                data.config = config;
                 restart.push(name.clone());
             }
         }

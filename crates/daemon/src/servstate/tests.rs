@@ -609,3 +609,87 @@ async fn user_switch_sets_ids_home_and_user() {
     assert_eq!(err.to_string(), "user: unknown user ghost");
     assert_eq!(status(&mgr, "c"), "inactive");
 }
+
+fn workload(name: &str, env: &[(&str, &str)]) -> pebble_plan::Workload {
+    pebble_plan::Workload {
+        name: name.into(),
+        override_: Some(Override::Replace),
+        environment: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A service naming a workload runs with the workload's environment under its own and with
+/// the workload's user and group.
+#[tokio::test(start_paused = true)]
+async fn workload_environment_and_identity_apply() {
+    crate::daemonlog::set_silent(true);
+    let dir = tempfile::tempdir().unwrap();
+    let passwd = dir.path().join("passwd");
+    let group = dir.path().join("group");
+    std::fs::write(&passwd, "wluser:x:4322:8766:W:/home/wluser:/bin/sh\n").unwrap();
+    std::fs::write(&group, "wlgrp:x:8766:\nother:x:9000:\n").unwrap();
+    let fake = FakeSpawner::new();
+    let mgr = ServiceManager::new(
+        fake.clone(),
+        ServiceManagerOptions {
+            verbose: false,
+            users: Arc::new(FileUserDb::new(&passwd, &group)),
+        },
+    );
+    let mut w = workload("w", &[("SHARED", "workload"), ("ONLY_W", "w")]);
+    w.user = "wluser".into();
+    w.group = "other".into();
+    let mut a = svc("a");
+    a.workload = "w".into();
+    a.environment.insert("SHARED".into(), "service".into());
+    let mut plan = Plan::default();
+    plan.services.insert("a".into(), a);
+    plan.workloads.insert("w".into(), w);
+    mgr.set_plan(Arc::new(plan));
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    let spec = fake.last().unwrap().spec.clone();
+    let env_of = |k: &str| {
+        spec.env
+            .iter()
+            .find(|(ek, _)| ek == k)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+    };
+    assert_eq!(env_of("SHARED").as_deref(), Some("service"));
+    assert_eq!(env_of("ONLY_W").as_deref(), Some("w"));
+    assert_eq!(env_of("HOME").as_deref(), Some("/home/wluser"));
+    assert_eq!((spec.uid, spec.gid), (Some(4322), Some(9000)));
+}
+
+/// Replan restarts a service whose workload definition changed, even though its own plan
+/// entry did not.
+#[tokio::test(start_paused = true)]
+async fn replan_restarts_a_service_whose_workload_changed() {
+    let mut a = svc("a");
+    a.workload = "w".into();
+    let (_fake, mgr) = setup(vec![]);
+    let plan_with = |w: pebble_plan::Workload| {
+        let mut plan = Plan::default();
+        plan.services.insert("a".into(), a.clone());
+        plan.services.insert("b".into(), svc("b"));
+        plan.workloads.insert("w".into(), w);
+        Arc::new(plan)
+    };
+    mgr.set_plan(plan_with(workload("w", &[("X", "1")])));
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    bg_start(&mgr, "b").await.unwrap().0.unwrap();
+    mgr.set_plan(plan_with(workload("w", &[("X", "1")])));
+    assert_eq!(
+        mgr.replan_lists(),
+        (vec![], vec![]),
+        "same workload: no restart"
+    );
+    mgr.set_plan(plan_with(workload("w", &[("X", "2")])));
+    assert_eq!(
+        mgr.replan_lists(),
+        (vec!["a".to_string()], vec!["a".to_string()])
+    );
+}

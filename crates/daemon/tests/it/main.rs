@@ -10,3 +10,4 @@ mod identities;
 mod metrics;
 mod notices;
 mod supervision;
+mod workloads;
