@@ -14,10 +14,15 @@
 //! 1. Loading `$PEBBLE/layers`: for each entry use [`parse_layer_file_name`] /
 //!    [`parse_layer_dir_name`] (`Ok(None)` = ignore), [`LayerNameSet`] for duplicates,
 //!    [`layer_order_label`] for order and label, then [`parse_layer`] on the file bytes, then
-//!    [`combine_layers`] on all layers.
+//!    [`combine_layers`] on all layers, then [`Plan::validate_workload_users`] with the host's
+//!    user database.
 //! 2. `POST /v1/layers`: [`parse_layer`] (prefix `cannot parse layer YAML: ` when
 //!    [`PlanError::is_parse`]), optionally [`Layer::validate_exec_users`], then [`add_layer`] and
-//!    [`combine_layers`] on the returned stack (its errors are shown as is).
+//!    [`combine_layers`] on the returned stack (its errors are shown as is), the workload user
+//!    check, and refuse a plan whose `workloads` differ from the loaded one
+//!    (`cannot change immutable section "workloads"`).
+//! 4. Running a service or an exec `service-context`: [`Plan::resolved_service`] gives the
+//!    service with its workload's environment and identity applied.
 //! 3. Defaults that are not part of the plan output are read through accessors such as
 //!    [`Service::effective_backoff_delay`] and [`Check::effective_timeout`].
 
