@@ -21,10 +21,10 @@
 //!    [`combine_layers`] on the returned stack (its errors are shown as is), the workload user
 //!    check, and refuse a plan whose `workloads` differ from the loaded one
 //!    (`cannot change immutable section "workloads"`).
-//! 4. Running a service or an exec `service-context`: [`Plan::resolved_service`] gives the
-//!    service with its workload's environment and identity applied.
 //! 3. Defaults that are not part of the plan output are read through accessors such as
 //!    [`Service::effective_backoff_delay`] and [`Check::effective_timeout`].
+//! 4. Running a service or an exec `service-context`: [`Plan::resolved_service`] gives the
+//!    service with its workload's environment and identity applied.
 
 pub mod combine;
 pub mod command;
