@@ -450,3 +450,21 @@ async fn replan_restarts_stopped_enabled_checks_only() {
     s.mgr.replan();
     assert_eq!(s.info("b").change_id, b.change_id);
 }
+
+/// An exec check's `service-context` brings the service's workload too: its environment
+/// under the service's (under the check's) and its user and group.
+#[test]
+fn service_context_includes_the_workload() {
+    let p = plan(
+        "workloads:\n  w:\n    override: replace\n    environment:\n      A: w\n      B: w\n      C: w\n    user: bob\n    group-id: 7\nservices:\n  s:\n    override: replace\n    command: x\n    workload: w\n    environment:\n      B: s\n      C: s\nchecks:\n  c:\n    override: replace\n    exec:\n      command: true\n      service-context: s\n      environment:\n        C: c\n",
+    );
+    let merged = merge_service_context(&p, &p.checks["c"]);
+    let e = merged.exec.unwrap();
+    let env: Vec<String> = e
+        .environment
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    assert_eq!(env, ["A=w", "B=s", "C=c"]);
+    assert_eq!((e.user.as_str(), e.group_id), ("bob", Some(7)));
+}
