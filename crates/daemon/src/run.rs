@@ -17,8 +17,14 @@ use std::time::Instant;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
-/// How often old changes are pruned.
+/// How often old changes, notices and service records are pruned.
 pub const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Stopped services whose status changed longer ago than this lose their record and logs.
+pub const SERVICE_PRUNE_WAIT: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// At most this many stopped services keep their record and logs.
+pub const SERVICE_PRUNE_MAX: usize = 100;
 
 /// Default `$PEBBLE`.
 pub const DEFAULT_PEBBLE_DIR: &str = "/var/lib/pebble/default";
@@ -44,11 +50,14 @@ pub struct RunOptions {
     pub persist: bool,
     /// `--identities FILE`: replace identities from this YAML file at startup.
     pub identities_file: Option<PathBuf>,
+    /// `PEBBLE_COPY_ONCE`: a directory copied into `$PEBBLE` at startup when `$PEBBLE` is
+    /// missing or empty (see [`copy_once`]).
+    pub copy_once: Option<PathBuf>,
 }
 
 impl RunOptions {
     /// Options from the environment: `PEBBLE`, `PEBBLE_SOCKET`, `PEBBLE_VERBOSE`,
-    /// `PEBBLE_PERSIST`. Flags are then set by the caller.
+    /// `PEBBLE_PERSIST`, `PEBBLE_COPY_ONCE`. Flags are then set by the caller.
     pub fn from_env() -> RunOptions {
         let pebble_dir = std::env::var_os("PEBBLE")
             .filter(|v| !v.is_empty())
@@ -59,7 +68,11 @@ impl RunOptions {
             .map(PathBuf::from);
         let verbose = std::env::var("PEBBLE_VERBOSE").is_ok_and(|v| v == "1");
         let persist = std::env::var("PEBBLE_PERSIST").map_or(true, |v| v != "never");
+        let copy_once = std::env::var_os("PEBBLE_COPY_ONCE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         RunOptions {
+            copy_once,
             pebble_dir,
             socket_path,
             verbose,
@@ -74,6 +87,61 @@ impl RunOptions {
             .clone()
             .unwrap_or_else(|| self.pebble_dir.join(".pebble.socket"))
     }
+}
+
+/// `PEBBLE_COPY_ONCE`: when `src` is a directory and `dest` is missing or empty, copy `src`
+/// into `dest` recursively, keeping modes and symlinks (`dest` is created with `src`'s mode
+/// when missing). Does nothing otherwise.
+pub fn copy_once(src: &Path, dest: &Path) -> Result<(), DaemonError> {
+    if !src.is_dir() {
+        return Ok(());
+    }
+    match std::fs::read_dir(dest) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Ok(());
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(DaemonError::Dir(format!(
+                "cannot read directory \"{}\": {}",
+                dest.display(),
+                crate::sys::errno_text(&e)
+            )));
+        }
+    }
+    copy_tree(src, dest).map_err(|e| {
+        DaemonError::Dir(format!(
+            "cannot copy \"{}\" to \"{}\": {}",
+            src.display(),
+            dest.display(),
+            crate::sys::errno_text(&e)
+        ))
+    })
+}
+
+fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(src)?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(src)?, dest)?;
+    } else if ft.is_dir() {
+        match std::fs::create_dir(dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dest.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+        for entry in std::fs::read_dir(src)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &dest.join(entry.file_name()))?;
+        }
+        std::fs::set_permissions(dest, meta.permissions())?;
+    } else {
+        // Copies the permission bits too.
+        std::fs::copy(src, dest)?;
+    }
+    Ok(())
 }
 
 /// Check `$PEBBLE`: absolute, existing, writable (creating it with `--create-dirs`).
@@ -173,16 +241,23 @@ async fn serve_ready(
     // Resume changes left pending by a previous run.
     daemon.runner().ensure();
     let pruner = {
-        let state = daemon.state().clone();
+        let runner = daemon.runner().clone();
+        let services = daemon.services().clone();
+        let start_of_operation = jiff::Timestamp::now();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(PRUNE_INTERVAL);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                state.prune(
+                runner.prune(
+                    start_of_operation,
                     jiff::Timestamp::now(),
-                    jiff::SignedDuration::from_hours(24 * 7),
-                    1000,
+                    &crate::state::PruneLimits::default(),
+                );
+                services.prune(
+                    std::time::SystemTime::now(),
+                    SERVICE_PRUNE_WAIT,
+                    SERVICE_PRUNE_MAX,
                 );
             }
         })
@@ -295,6 +370,9 @@ impl std::fmt::Debug for Embedding {
 }
 
 async fn run_async(opts: RunOptions, embedding: Option<Embedding>) -> Result<i32, DaemonError> {
+    if let Some(src) = &opts.copy_once {
+        copy_once(src, &opts.pebble_dir)?;
+    }
     check_pebble_dir(&opts.pebble_dir, opts.create_dirs)?;
     let daemon = Daemon::new(DaemonOptions {
         pebble_dir: opts.pebble_dir.clone(),
@@ -393,6 +471,59 @@ fn run_inner(opts: RunOptions, embedding: Option<Embedding>) -> i32 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn copy_once_copies_into_missing_or_empty_dirs_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        std::fs::create_dir_all(src.join("layers/sub")).unwrap();
+        std::fs::write(src.join("layers/001-a.yaml"), "summary: a\n").unwrap();
+        std::fs::set_permissions(
+            src.join("layers/001-a.yaml"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            src.join("layers/sub"),
+            std::fs::Permissions::from_mode(0o711),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("001-a.yaml", src.join("layers/link")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+
+        // Missing destination: created and filled.
+        let dest = t.path().join("dest");
+        copy_once(&src, &dest).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dest.join("layers/001-a.yaml")).unwrap(),
+            "summary: a\n"
+        );
+        assert_eq!(mode(&dest.join("layers/001-a.yaml")), 0o640);
+        assert_eq!(mode(&dest.join("layers/sub")), 0o711);
+        assert_eq!(
+            std::fs::read_link(dest.join("layers/link")).unwrap(),
+            Path::new("001-a.yaml")
+        );
+
+        // Empty destination: filled.
+        let empty = t.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        copy_once(&src, &empty).unwrap();
+        assert!(empty.join("layers/001-a.yaml").exists());
+
+        // Non-empty destination: untouched.
+        let full = t.path().join("full");
+        std::fs::create_dir(&full).unwrap();
+        std::fs::write(full.join("x"), "").unwrap();
+        copy_once(&src, &full).unwrap();
+        assert!(!full.join("layers").exists());
+
+        // Missing source: nothing happens.
+        let none = t.path().join("none");
+        copy_once(&t.path().join("nosuch"), &none).unwrap();
+        assert!(!none.exists());
+    }
 
     #[test]
     fn dir_checks() {

@@ -36,6 +36,40 @@ pub fn rfc3339_nano_utc(ts: Timestamp) -> String {
     ts.to_string()
 }
 
+/// Go `time.Time.String()` without the monotonic part, in the local zone:
+/// `2006-01-02 15:04:05.999999999 -0700 MST` (fraction trimmed, omitted when zero).
+pub fn go_time_string(ts: Timestamp) -> String {
+    let dt = local_tz().to_datetime(ts);
+    let abbrev = local_tz().to_offset_info(ts).abbreviation().to_string();
+    let off = local_offset(ts).seconds();
+    let sign = if off < 0 { '-' } else { '+' };
+    let off = off.unsigned_abs();
+    let nanos = dt.subsec_nanosecond();
+    let mut frac = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}")
+    };
+    while frac.ends_with('0') {
+        frac.pop();
+    }
+    // Go prints the offset as the name of zones without an abbreviation.
+    let name = if abbrev.is_empty() || abbrev.starts_with(['+', '-']) {
+        format!("{sign}{:02}{:02}", off / 3600, off / 60 % 60)
+    } else {
+        abbrev
+    };
+    format!(
+        "{} {}{} {sign}{:02}{:02} {}",
+        dt.date(),
+        dt.time().strftime("%H:%M:%S"),
+        frac,
+        off / 3600,
+        off / 60 % 60,
+        name
+    )
+}
+
 /// Go `time.RFC3339` (whole seconds), local zone.
 pub fn rfc3339_secs(ts: Timestamp) -> String {
     let secs = ts.as_second();

@@ -581,6 +581,36 @@ impl ServiceManager {
         v
     }
 
+    /// Drop the records (state, start count and output ring) of stopped services whose status
+    /// changed more than `prune_wait` before `now`, then, while more than `max_inactive` stopped
+    /// services remain, those that stopped first (Pebble's 10-minute service prune: 7 days,
+    /// 100). A pruned service shows as `inactive` and never started. Returns how many went.
+    pub fn prune(&self, now: SystemTime, prune_wait: Duration, max_inactive: usize) -> usize {
+        let limit = now
+            .checked_sub(prune_wait)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut inner = self.lock();
+        let before = inner.services.len();
+        // Only fully stopped services: terminating/killing ones still own timers and a process.
+        inner
+            .services
+            .retain(|_, d| !(d.state == State::Stopped && d.since < limit));
+        let mut stopped: Vec<(SystemTime, String)> = inner
+            .services
+            .iter()
+            .filter(|(_, d)| d.state == State::Stopped)
+            .map(|(n, d)| (d.since, n.clone()))
+            .collect();
+        if stopped.len() > max_inactive {
+            stopped.sort();
+            let excess = stopped.len() - max_inactive;
+            for (_, name) in stopped.into_iter().take(excess) {
+                inner.services.remove(&name);
+            }
+        }
+        before - inner.services.len()
+    }
+
     /// A health check reached its failure threshold: apply `on-check-failure` actions.
     pub fn check_failed(&self, check: &str) {
         let mut inner = self.lock();

@@ -693,3 +693,56 @@ async fn replan_restarts_a_service_whose_workload_changed() {
         (vec!["a".to_string()], vec!["a".to_string()])
     );
 }
+
+/// Put a record of `name` in `state`, its status changed at `since`.
+fn put_record(mgr: &ServiceManager, name: &str, state: State, since: SystemTime) {
+    let mut data = ServiceData::new(svc(name));
+    data.state = state;
+    data.since = since;
+    data.start_count = 1;
+    mgr.lock().services.insert(name.to_string(), data);
+}
+
+#[tokio::test(start_paused = true)]
+async fn prune_drops_old_stopped_records_and_their_rings() {
+    let (_fake, mgr) = setup(vec![svc("old"), svc("new"), svc("err"), svc("run")]);
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    put_record(&mgr, "old", State::Stopped, now - 8 * day);
+    put_record(&mgr, "new", State::Stopped, now - 6 * day);
+    put_record(&mgr, "err", State::Exited, now - 30 * day);
+    put_record(&mgr, "run", State::Running, now - 30 * day);
+    assert!(mgr.log_ring("old").is_some());
+    assert_eq!(mgr.prune(now, 7 * day, 100), 1);
+    assert!(
+        mgr.log_ring("old").is_none(),
+        "the ring goes with the record"
+    );
+    assert!(mgr.log_ring("new").is_some());
+    assert!(mgr.log_ring("err").is_some(), "error is not inactive");
+    assert!(mgr.log_ring("run").is_some());
+    // The pruned service is listed as never started.
+    let old = mgr.services(&["old".to_string()]);
+    assert_eq!((old[0].current, old[0].current_since), ("inactive", None));
+    assert_eq!(mgr.metrics().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn prune_keeps_at_most_max_stopped_oldest_first() {
+    let (_fake, mgr) = setup(vec![]);
+    let now = SystemTime::now();
+    for i in 0..5u64 {
+        put_record(
+            &mgr,
+            &format!("s{i}"),
+            State::Stopped,
+            now - Duration::from_secs(100 - i),
+        );
+    }
+    put_record(&mgr, "run", State::Running, now - Duration::from_secs(1000));
+    assert_eq!(mgr.prune(now, Duration::from_secs(86_400 * 7), 2), 3);
+    let mut left: Vec<String> = mgr.log_rings().into_iter().map(|(n, _)| n).collect();
+    left.sort();
+    assert_eq!(left, ["run", "s3", "s4"]);
+    assert_eq!(mgr.prune(now, Duration::from_secs(86_400 * 7), 2), 0);
+}

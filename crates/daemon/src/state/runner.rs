@@ -309,6 +309,25 @@ impl TaskRunner {
         }
     }
 
+    /// Prune the state ([`State::prune`](super::State::prune)), signal the running tasks it
+    /// aborted, write Pebble's `pruned ...` log lines, and start what can run (undo passes).
+    pub fn prune(
+        &self,
+        start_of_operation: jiff::Timestamp,
+        now: jiff::Timestamp,
+        limits: &super::PruneLimits,
+    ) -> super::PruneReport {
+        let report = self.inner.state.prune(start_of_operation, now, limits);
+        for line in report.log_lines() {
+            crate::pebble_log!("{}", line);
+        }
+        self.signal_aborts(&report.to_signal);
+        if !report.aborted_changes.is_empty() {
+            self.ensure();
+        }
+        report
+    }
+
     /// Abort a change: `Do` tasks are held, running ones aborted, done ones undone.
     /// Returns the API view of the change right after flagging it.
     pub fn abort_change(&self, id_text: &str) -> Result<pebble_api::ChangeInfo, AbortError> {
@@ -339,6 +358,65 @@ impl TaskRunner {
         tokio::spawn(async move { runner.ensure() });
         info.ok_or_else(|| AbortError::NotFound(id_text.to_string()))
     }
+}
+
+/// Abort the lanes of change `change_id` that hold a task not yet ready (lane 0 = tasks
+/// without lanes), and every task waiting, directly or not, on an aborted one (the 14-day
+/// abort of [`State::prune`](super::State::prune)). Returns tasks whose handlers must be
+/// signalled.
+pub(crate) fn abort_unready_lanes(d: &mut StateData, change_id: u64) -> Vec<u64> {
+    let Some(ch) = d.changes.get(&change_id) else {
+        return Vec::new();
+    };
+    let task_ids = ch.task_ids.clone();
+    let lanes_of = |t: &super::Task| -> Vec<u64> {
+        if t.lanes.is_empty() {
+            vec![0]
+        } else {
+            t.lanes.clone()
+        }
+    };
+    let mut unready: BTreeSet<u64> = BTreeSet::new();
+    for tid in &task_ids {
+        if let Some(t) = d.tasks.get(tid)
+            && !t.status.is_ready()
+        {
+            unready.extend(lanes_of(t));
+        }
+    }
+    let mut set: BTreeSet<u64> = task_ids
+        .iter()
+        .filter(|tid| {
+            d.tasks
+                .get(tid)
+                .is_some_and(|t| lanes_of(t).iter().any(|l| unready.contains(l)))
+        })
+        .copied()
+        .collect();
+    loop {
+        let mut grew = false;
+        for tid in &task_ids {
+            if set.contains(tid) {
+                continue;
+            }
+            if let Some(t) = d.tasks.get(tid)
+                && t.wait_tasks.iter().any(|w| set.contains(w))
+            {
+                set.insert(*tid);
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    let mut signal = Vec::new();
+    for tid in set {
+        if let Some(t) = d.tasks.get_mut(&tid) {
+            flag_abort(t, &mut signal);
+        }
+    }
+    signal
 }
 
 fn flag_abort(t: &mut super::Task, signal: &mut Vec<u64>) {
