@@ -55,6 +55,10 @@ impl Error {
 
     /// Builds a [`Error::Connection`] from a failed `connect(2)`, worded as Go's net package does:
     /// `dial unix <path>: connect: <errno text>`.
+    pub(crate) fn dial_tcp(addr: &str, err: &std::io::Error) -> Error {
+        Error::Connection(format!("dial tcp {addr}: connect: {}", errno_text(err)))
+    }
+
     pub(crate) fn dial(path: &std::path::Path, err: &std::io::Error) -> Error {
         Error::Connection(format!(
             "dial unix {}: connect: {}",

@@ -112,10 +112,78 @@ pub struct SyncAnswer<T> {
     pub envelope: Response,
 }
 
-/// A Pebble API client talking HTTP/1.1 over the daemon's Unix socket.
+/// A plain-HTTP base URL (`http://host[:port][/prefix]`) the client talks to instead of the
+/// Unix socket (`$PEBBLE_BASEURL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    /// `host:port` to connect to (IPv6 hosts in brackets).
+    pub authority: String,
+    /// The `Host` header value (the URL's host and port as written).
+    pub host_header: String,
+    /// Path prefix joined before every request path (no trailing slash; may be empty).
+    pub prefix: String,
+}
+
+impl BaseUrl {
+    /// Parse `http://host[:port][/prefix]`. Other schemes (`https`) are not supported.
+    pub fn parse(url: &str) -> Result<BaseUrl, Error> {
+        let bad = |why: &str| Error::Connection(format!("cannot use base URL {url:?}: {why}"));
+        let rest = if let Some(r) = url.strip_prefix("http://") {
+            r
+        } else if url.starts_with("https://") {
+            return Err(bad("https is not supported"));
+        } else {
+            return Err(bad("want http://host[:port][/path]"));
+        };
+        let (host_port, prefix) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        if host_port.is_empty() {
+            return Err(bad("missing host"));
+        }
+        let has_port = match host_port.rfind(':') {
+            Some(i) => !host_port[i..].contains(']'),
+            None => false,
+        };
+        let authority = if has_port {
+            host_port.to_string()
+        } else {
+            format!("{host_port}:80")
+        };
+        Ok(BaseUrl {
+            authority,
+            host_header: host_port.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+}
+
+/// HTTP/1.1 handshake on a fresh connection, its driver spawned (with upgrades).
+async fn handshake<B, S>(stream: S) -> Result<hyper::client::conn::http1::SendRequest<B>, Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| Error::Connection(e.to_string()))?;
+    tokio::spawn(async move {
+        // Errors surface through `send_request` or the body stream.
+        let _ = conn.with_upgrades().await;
+    });
+    Ok(sender)
+}
+
+/// A Pebble API client talking HTTP/1.1 over the daemon's Unix socket (or, with a
+/// [`BaseUrl`], over TCP).
 #[derive(Debug, Clone)]
 pub struct Client {
     socket_path: PathBuf,
+    base_url: Option<BaseUrl>,
 }
 
 impl Client {
@@ -123,12 +191,27 @@ impl Client {
     pub fn new(socket_path: impl Into<PathBuf>) -> Self {
         Client {
             socket_path: socket_path.into(),
+            base_url: None,
+        }
+    }
+
+    /// A client talking plain HTTP to `base_url` instead of a socket; `socket_path` is still
+    /// reported by [`Client::socket_path`] (the CLI keys its state by it).
+    pub fn with_base_url(socket_path: impl Into<PathBuf>, base_url: BaseUrl) -> Self {
+        Client {
+            socket_path: socket_path.into(),
+            base_url: Some(base_url),
         }
     }
 
     /// A client for the socket named by the environment (see [`socket_path_from_env`]).
     pub fn from_env() -> Self {
         Client::new(socket_path_from_env())
+    }
+
+    /// The base URL this client talks to instead of the socket, if any.
+    pub fn base_url(&self) -> Option<&BaseUrl> {
+        self.base_url.as_ref()
     }
 
     /// The socket this client connects to.
@@ -150,17 +233,34 @@ impl Client {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let stream = tokio::net::UnixStream::connect(&self.socket_path)
-            .await
-            .map_err(|e| Error::dial(&self.socket_path, &e))?;
-        let io = hyper_util::rt::TokioIo::new(stream);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(|e| Error::Connection(e.to_string()))?;
-        tokio::spawn(async move {
-            // Errors surface through `send_request` or the body stream.
-            let _ = conn.with_upgrades().await;
-        });
+        let mut sender = match &self.base_url {
+            None => {
+                let stream = tokio::net::UnixStream::connect(&self.socket_path)
+                    .await
+                    .map_err(|e| Error::dial(&self.socket_path, &e))?;
+                handshake(stream).await?
+            }
+            Some(base) => {
+                let stream = tokio::net::TcpStream::connect(&base.authority)
+                    .await
+                    .map_err(|e| Error::dial_tcp(&base.authority, &e))?;
+                let path_and_query = req
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                let uri = format!("{}{path_and_query}", base.prefix);
+                *req.uri_mut() = uri
+                    .parse()
+                    .map_err(|e| Error::Protocol(format!("cannot build request: {e}")))?;
+                if !req.headers().contains_key(header::HOST) {
+                    let host = header::HeaderValue::from_str(&base.host_header)
+                        .map_err(|e| Error::Protocol(format!("cannot build request: {e}")))?;
+                    req.headers_mut().insert(header::HOST, host);
+                }
+                handshake(stream).await?
+            }
+        };
         if !req.headers().contains_key(header::HOST) {
             req.headers_mut()
                 .insert(header::HOST, header::HeaderValue::from_static("localhost"));
@@ -685,6 +785,85 @@ fn decode_result<T: DeserializeOwned>(env: Response) -> Result<SyncAnswer<T>, Er
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn base_url_parsing() {
+        let b = BaseUrl::parse("http://127.0.0.1:4000").unwrap();
+        assert_eq!(
+            (
+                b.authority.as_str(),
+                b.host_header.as_str(),
+                b.prefix.as_str()
+            ),
+            ("127.0.0.1:4000", "127.0.0.1:4000", "")
+        );
+        let b = BaseUrl::parse("http://example.com/pebble/").unwrap();
+        assert_eq!(
+            (
+                b.authority.as_str(),
+                b.host_header.as_str(),
+                b.prefix.as_str()
+            ),
+            ("example.com:80", "example.com", "/pebble")
+        );
+        let b = BaseUrl::parse("http://[::1]").unwrap();
+        assert_eq!(b.authority, "[::1]:80");
+        let b = BaseUrl::parse("http://[::1]:5").unwrap();
+        assert_eq!(b.authority, "[::1]:5");
+        assert!(BaseUrl::parse("https://x").is_err());
+        assert!(BaseUrl::parse("x:1").is_err());
+        assert!(BaseUrl::parse("http:///v1").is_err());
+    }
+
+    #[tokio::test]
+    async fn base_url_requests_go_over_tcp_with_prefix_and_host() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            let body =
+                r#"{"type":"sync","status-code":200,"status":"OK","result":{"healthy":true}}"#;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            s.write_all(resp.as_bytes()).await.unwrap();
+            String::from_utf8(got).unwrap()
+        });
+        let base = BaseUrl::parse(&format!("http://{addr}/pre")).unwrap();
+        let c = Client::with_base_url("/nonexistent/.pebble.socket", base);
+        let h: serde_json::Value = c.get("/v1/health", &Query::new()).await.unwrap();
+        assert_eq!(h["healthy"], true);
+        let req = server.await.unwrap();
+        assert!(req.starts_with("GET /pre/v1/health HTTP/1.1\r\n"), "{req}");
+        assert!(
+            req.to_lowercase().contains(&format!("host: {addr}\r\n")),
+            "{req}"
+        );
+    }
+
+    #[tokio::test]
+    async fn base_url_dial_error() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let c = Client::with_base_url("/x", BaseUrl::parse(&format!("http://{addr}")).unwrap());
+        let e = c
+            .get::<serde_json::Value>("/v1/health", &Query::new())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("cannot communicate with server: dial tcp {addr}: connect: connection refused")
+        );
+    }
 
     fn json_headers() -> http::HeaderMap {
         let mut h = http::HeaderMap::new();

@@ -8,7 +8,7 @@ use pebble_client::Client;
 /// Per-invocation context passed to commands.
 #[derive(Debug, Clone)]
 pub struct Ctx {
-    /// API client for `$PEBBLE_SOCKET` / `$PEBBLE/.pebble.socket`.
+    /// API client for `$PEBBLE_SOCKET` / `$PEBBLE/.pebble.socket` (or `$PEBBLE_BASEURL`).
     pub client: Client,
     /// The Pebble directory (`$PEBBLE`).
     pub pebble_dir: PathBuf,
@@ -22,11 +22,27 @@ impl Ctx {
     /// The context from the environment.
     pub fn from_env() -> Self {
         Ctx {
-            client: Client::from_env(),
+            client: client_from_env(),
             pebble_dir: pebble_client::pebble_dir_from_env(),
             stdout_tty: std::io::stdout().is_terminal(),
             stdin_tty: std::io::stdin().is_terminal(),
         }
+    }
+}
+
+/// The API client: plain HTTP to `$PEBBLE_BASEURL` when it is set, else the socket. An
+/// unusable base URL (not `http://...`) is an error: exit code 1.
+fn client_from_env() -> Client {
+    let socket = pebble_client::socket_path_from_env();
+    match std::env::var("PEBBLE_BASEURL") {
+        Ok(url) if !url.is_empty() => match pebble_client::BaseUrl::parse(&url) {
+            Ok(base) => Client::with_base_url(socket, base),
+            Err(e) => {
+                err(&format!("error: {e}\n"));
+                std::process::exit(1);
+            }
+        },
+        _ => Client::new(socket),
     }
 }
 

@@ -50,6 +50,8 @@ pub fn pebble_in(dir: &Path, args: &[&str]) -> Out {
 /// A `pebble run` daemon on a temp `$PEBBLE`, killed (SIGTERM) on drop.
 pub struct Daemon {
     pub dir: tempfile::TempDir,
+    /// Holds `daemon.log` (outside `$PEBBLE`, which `PEBBLE_COPY_ONCE` needs empty).
+    _log_dir: tempfile::TempDir,
     child: Option<Child>,
 }
 
@@ -66,6 +68,11 @@ impl Daemon {
     /// Starts `pebble run --create-dirs` with the given extra flags, after writing `layers`
     /// into `$PEBBLE/layers`, and waits until the API answers.
     pub fn start(layers: &[(&str, &str)], flags: &[&str]) -> Daemon {
+        Daemon::start_env(layers, flags, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables for the daemon.
+    pub fn start_env(layers: &[(&str, &str)], flags: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         if !layers.is_empty() {
             let ld = dir.path().join("layers");
@@ -74,7 +81,8 @@ impl Daemon {
                 std::fs::write(ld.join(name), yaml).unwrap();
             }
         }
-        let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(log_dir.path().join("daemon.log")).unwrap();
         let child = Command::new(bin())
             .arg("run")
             .arg("--create-dirs")
@@ -83,6 +91,7 @@ impl Daemon {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("PEBBLE", dir.path())
             .env("TZ", "UTC")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -90,6 +99,7 @@ impl Daemon {
             .unwrap();
         let d = Daemon {
             dir,
+            _log_dir: log_dir,
             child: Some(child),
         };
         let socket = d.dir.path().join(".pebble.socket");

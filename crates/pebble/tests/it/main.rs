@@ -4,6 +4,7 @@
 
 mod cli;
 mod enter;
+mod env;
 mod exec;
 mod files;
 mod harness;
