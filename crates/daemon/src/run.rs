@@ -217,6 +217,30 @@ pub async fn serve_with(
     serve_ready(daemon, listener, http, autostart, None, shutdown).await
 }
 
+/// Every [`PRUNE_INTERVAL`] (first one interval after start): prune the state (changes, tasks,
+/// notices; `start_of_operation` is the daemon start) and the records of stopped services.
+async fn prune_loop(
+    runner: crate::state::TaskRunner,
+    services: Arc<crate::servstate::ServiceManager>,
+    start_of_operation: jiff::Timestamp,
+) {
+    let mut tick = tokio::time::interval(PRUNE_INTERVAL);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        runner.prune(
+            start_of_operation,
+            jiff::Timestamp::now(),
+            &crate::state::PruneLimits::default(),
+        );
+        services.prune(
+            std::time::SystemTime::now(),
+            SERVICE_PRUNE_WAIT,
+            SERVICE_PRUNE_MAX,
+        );
+    }
+}
+
 /// Called once the daemon is ready (see [`Embedding::ready`]).
 pub type ReadyHook = Box<dyn FnOnce() + Send>;
 
@@ -240,28 +264,11 @@ async fn serve_ready(
 
     // Resume changes left pending by a previous run.
     daemon.runner().ensure();
-    let pruner = {
-        let runner = daemon.runner().clone();
-        let services = daemon.services().clone();
-        let start_of_operation = jiff::Timestamp::now();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(PRUNE_INTERVAL);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                runner.prune(
-                    start_of_operation,
-                    jiff::Timestamp::now(),
-                    &crate::state::PruneLimits::default(),
-                );
-                services.prune(
-                    std::time::SystemTime::now(),
-                    SERVICE_PRUNE_WAIT,
-                    SERVICE_PRUNE_MAX,
-                );
-            }
-        })
-    };
+    let pruner = tokio::spawn(prune_loop(
+        daemon.runner().clone(),
+        daemon.services().clone(),
+        jiff::Timestamp::now(),
+    ));
     if autostart {
         let d = daemon.clone();
         tokio::spawn(async move {
@@ -471,6 +478,40 @@ fn run_inner(opts: RunOptions, embedding: Option<Embedding>) -> i32 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn prune_loop_runs_every_ten_minutes() {
+        use crate::state::{ChangeBuilder, State, Status, TaskRunner};
+        crate::daemonlog::set_silent(true);
+        let state = State::in_memory();
+        let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 30);
+        let mut b = ChangeBuilder::new("replan", "Replan - no services");
+        b.set_status(Status::Done);
+        let id = state.add_change(b).change;
+        state.modify(|d| {
+            d.changes.get_mut(&id).unwrap().ready_time =
+                Some(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 8));
+        });
+        let services = crate::servstate::ServiceManager::new(
+            crate::sys::FakeSpawner::new(),
+            crate::servstate::ServiceManagerOptions {
+                verbose: false,
+                users: Arc::new(crate::users::FileUserDb::default()),
+            },
+        );
+        let task = tokio::spawn(prune_loop(TaskRunner::new(state.clone()), services, start));
+        tokio::time::sleep(PRUNE_INTERVAL - std::time::Duration::from_secs(1)).await;
+        assert!(
+            state.lock().changes.contains_key(&id),
+            "not before 10 minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert!(
+            !state.lock().changes.contains_key(&id),
+            "pruned at 10 minutes"
+        );
+        task.abort();
+    }
 
     #[test]
     fn copy_once_copies_into_missing_or_empty_dirs_only() {
