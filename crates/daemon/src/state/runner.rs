@@ -384,7 +384,7 @@ pub(crate) fn abort_unready_lanes(d: &mut StateData, change_id: u64) -> Vec<u64>
             unready.extend(lanes_of(t));
         }
     }
-    let mut set: BTreeSet<u64> = task_ids
+    let set: BTreeSet<u64> = task_ids
         .iter()
         .filter(|tid| {
             d.tasks
@@ -393,14 +393,28 @@ pub(crate) fn abort_unready_lanes(d: &mut StateData, change_id: u64) -> Vec<u64>
         })
         .copied()
         .collect();
+    abort_with_waiters(d, &task_ids, set, None)
+}
+
+/// Add to `set` the tasks of `task_ids` that wait, directly or through others, on a member of
+/// `set` or on `waited` (which is not aborted itself), then flag every member for abort.
+/// Returns the running tasks to signal.
+fn abort_with_waiters(
+    d: &mut StateData,
+    task_ids: &[u64],
+    mut set: BTreeSet<u64>,
+    waited: Option<u64>,
+) -> Vec<u64> {
     loop {
         let mut grew = false;
-        for tid in &task_ids {
-            if set.contains(tid) {
+        for tid in task_ids {
+            if Some(*tid) == waited || set.contains(tid) {
                 continue;
             }
             if let Some(t) = d.tasks.get(tid)
-                && t.wait_tasks.iter().any(|w| set.contains(w))
+                && t.wait_tasks
+                    .iter()
+                    .any(|w| Some(*w) == waited || set.contains(w))
             {
                 set.insert(*tid);
                 grew = true;
@@ -458,30 +472,7 @@ fn abort_lanes(d: &mut StateData, failed: u64) -> Vec<u64> {
             }
         }
     }
-    loop {
-        let mut grew = false;
-        for tid in &task_ids {
-            if *tid == failed || set.contains(tid) {
-                continue;
-            }
-            if let Some(t) = d.tasks.get(tid)
-                && t.wait_tasks.iter().any(|w| *w == failed || set.contains(w))
-            {
-                set.insert(*tid);
-                grew = true;
-            }
-        }
-        if !grew {
-            break;
-        }
-    }
-    let mut signal = Vec::new();
-    for tid in set {
-        if let Some(t) = d.tasks.get_mut(&tid) {
-            flag_abort(t, &mut signal);
-        }
-    }
-    signal
+    abort_with_waiters(d, &task_ids, set, Some(failed))
 }
 
 #[cfg(test)]
