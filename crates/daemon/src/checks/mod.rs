@@ -650,6 +650,44 @@ impl CheckManager {
         }
     }
 
+    /// Record the running counters of the check's current change.
+    fn store_counts(&self, name: &str, change: u64, successes: i64, failures: i64) {
+        self.update(name, change, |d| {
+            d.info.successes = successes;
+            d.info.failures = failures;
+        });
+    }
+
+    /// If `change` is still the check's current change, create its successor of `kind` (a
+    /// recover-check after the threshold, a perform-check after recovering) and point the
+    /// check at it, then let the runner start it.
+    fn hand_over(
+        &self,
+        config: &Arc<Check>,
+        change: u64,
+        kind: &str,
+        successes: i64,
+        failures: i64,
+    ) {
+        {
+            let mut g = lock(&self.inner);
+            let current = g
+                .checks
+                .get(&config.name)
+                .is_some_and(|d| d.info.change_id == Some(change));
+            if current {
+                let id = self.add_check_change(&mut g, kind, config.clone(), successes, failures);
+                if let Some(d) = g.checks.get_mut(&config.name) {
+                    d.info.successes = successes;
+                    d.info.failures = failures;
+                    d.info.prev_change_id = Some(change);
+                    d.info.change_id = Some(id);
+                }
+            }
+        }
+        self.runner.ensure();
+    }
+
     fn perform_step(
         &self,
         ctx: &TaskContext,
@@ -673,29 +711,16 @@ impl CheckManager {
                         if n == 1 { "failure" } else { "failures" }
                     ));
                 }
-                let (s, f) = (*successes, *failures);
-                self.update(name, change, |d| {
-                    d.info.successes = s;
-                    d.info.failures = f;
-                });
+                self.store_counts(name, change, *successes, *failures);
                 Step::Continue
             }
             Err(e) => {
                 *failures += 1;
                 let (s, f) = (*successes, *failures);
-                crate::pebble_log!(
-                    "Check {} failure {}/{}: {}",
-                    go_quote(name),
-                    f,
-                    threshold,
-                    e.message
-                );
+                log_failure(name, f, threshold, e);
                 if f < threshold {
                     ctx.log.error(&e.full());
-                    self.update(name, change, |d| {
-                        d.info.successes = s;
-                        d.info.failures = f;
-                    });
+                    self.store_counts(name, change, s, f);
                     return Step::Continue;
                 }
                 crate::pebble_log!(
@@ -707,23 +732,7 @@ impl CheckManager {
                 if let Some(h) = handler {
                     h(name);
                 }
-                {
-                    let mut g = lock(&self.inner);
-                    let current = g
-                        .checks
-                        .get(name)
-                        .is_some_and(|d| d.info.change_id == Some(change));
-                    if current {
-                        let id = self.add_check_change(&mut g, RECOVER_CHECK, config.clone(), s, f);
-                        if let Some(d) = g.checks.get_mut(name) {
-                            d.info.successes = s;
-                            d.info.failures = f;
-                            d.info.prev_change_id = Some(change);
-                            d.info.change_id = Some(id);
-                        }
-                    }
-                }
-                self.runner.ensure();
+                self.hand_over(config, change, RECOVER_CHECK, s, f);
                 Step::Exit(Err(e.full()))
             }
         }
@@ -744,45 +753,30 @@ impl CheckManager {
         match attempt {
             Err(e) => {
                 *failures += 1;
-                let (s, f) = (*successes, *failures);
                 ctx.log.error(&e.full());
-                self.update(name, change, |d| {
-                    d.info.successes = s;
-                    d.info.failures = f;
-                });
-                crate::pebble_log!(
-                    "Check {} failure {}/{}: {}",
-                    go_quote(name),
-                    f,
-                    threshold,
-                    e.message
-                );
+                self.store_counts(name, change, *successes, *failures);
+                log_failure(name, *failures, threshold, e);
                 Step::Continue
             }
             Ok(()) => {
                 *successes = 1;
                 *failures = 0;
-                {
-                    let mut g = lock(&self.inner);
-                    let current = g
-                        .checks
-                        .get(name)
-                        .is_some_and(|d| d.info.change_id == Some(change));
-                    if current {
-                        let id = self.add_check_change(&mut g, PERFORM_CHECK, config.clone(), 1, 0);
-                        if let Some(d) = g.checks.get_mut(name) {
-                            d.info.successes = 1;
-                            d.info.failures = 0;
-                            d.info.prev_change_id = Some(change);
-                            d.info.change_id = Some(id);
-                        }
-                    }
-                }
-                self.runner.ensure();
+                self.hand_over(config, change, PERFORM_CHECK, 1, 0);
                 Step::Exit(Ok(()))
             }
         }
     }
+}
+
+/// The daemon log line of a failed attempt (`Check "x" failure 2/3: ...`).
+fn log_failure(name: &str, failures: i64, threshold: i64, e: &CheckError) {
+    crate::pebble_log!(
+        "Check {} failure {}/{}: {}",
+        go_quote(name),
+        failures,
+        threshold,
+        e.message
+    );
 }
 
 /// Create the daemon's check manager: real checkers (exec through the daemon's spawner),
