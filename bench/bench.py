@@ -444,29 +444,36 @@ def main() -> int:
             hyper_sock = os.path.join(root, "hyper.sock")
             hsrv = subprocess.Popen([bench, "serve-hyper", hyper_sock, resp], stdout=subprocess.PIPE,
                                     text=True, preexec_fn=pin(0))
-            rs, fls, hys = [], [], []
+            # And the same bytes from a bare tokio runtime: no HTTP library, no handler.
+            tokio_sock = os.path.join(root, "tokio.sock")
+            tsrv = subprocess.Popen([bench, "serve-tokio", tokio_sock, resp], stdout=subprocess.PIPE,
+                                    text=True, preexec_fn=pin(0))
+            rs, fls, hys, tks = [], [], [], []
             try:
                 os.sched_setaffinity(d.pid, {0})
-                for p in (srv, hsrv):
+                for p in (srv, hsrv, tsrv):
                     if p.stdout.readline().strip() != "ready":
                         raise RuntimeError("floor server did not start")
                 for _ in range(5):
                     rs.append(tool(bench, "http-rtt", d.sock, "/v1/services", 20000, cpu=0))
                     fls.append(tool(bench, "http-rtt", floor_sock, "/v1/services", 20000, cpu=0))
                     hys.append(tool(bench, "http-rtt", hyper_sock, "/v1/services", 20000, cpu=0))
+                    tks.append(tool(bench, "http-rtt", tokio_sock, "/v1/services", 20000, cpu=0))
             finally:
                 os.sched_setaffinity(d.pid, set(range(os.cpu_count() or 1)))
-                for p in (srv, hsrv):
+                for p in (srv, hsrv, tsrv):
                     p.kill()
                     p.wait()
             r = {k: statistics.median(x[k] for x in rs) for k in ("p50_us", "p99_us")}
             fl = {k: statistics.median(x[k] for x in fls) for k in ("p50_us", "p99_us")}
             hy = statistics.median(x["p50_us"] for x in hys)
+            tk = statistics.median(x["p50_us"] for x in tks)
             ratio = r["p50_us"] / fl["p50_us"]
             table.add("e", "GET /v1/services keep-alive, p50 / p99 (3 services in plan; one CPU)",
                       f"{r['p50_us']:.1f} / {r['p99_us']:.1f} us ({ratio:.2f}x floor)",
                       f"fixed-bytes server, same client: {fl['p50_us']:.1f} / {fl['p99_us']:.1f} us; "
-                      f"tokio+hyper answering the same: {hy:.1f} us ({hy / fl['p50_us']:.2f}x)",
+                      f"bare tokio answering the same: {tk:.1f} us ({tk / fl['p50_us']:.2f}x); "
+                      f"tokio+hyper: {hy:.1f} us ({hy / fl['p50_us']:.2f}x)",
                       "p50 <= 1.2x floor", "143-178 / 304-743 us (Python raw client)", ratio <= 1.2)
 
         @f("e3", "GET /v1/services keep-alive, Python raw client (as Go's baseline), p50 / p99 (one CPU)", "p50 <= 1.2x floor", "143-178 / 304-743 us")

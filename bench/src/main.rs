@@ -8,6 +8,7 @@
 //! | `serve-fixed SOCK FILE` | (serves FILE's bytes to every request: the HTTP floor) |
 //! | `capture SOCK PATH FILE` | (saves the raw response to `GET PATH` for `serve-fixed`) |
 //! | `serve-hyper SOCK FILE` | the same response from tokio + hyper (figure e's framework floor) |
+//! | `serve-tokio SOCK FILE` | the same bytes from a bare tokio runtime (figure e's runtime floor) |
 //! | `http-rtt SOCK PATH N` | keep-alive round trips: p50/p99 µs |
 //! | `startup PEBBLE WORKDIR N` | start to a served system-info, and fork+exec of `true`: ms |
 //! | `exec-rtt SOCK N` | `exec(["true"]).wait()` via the Rust client, and spawning `true`: ms |
@@ -24,6 +25,7 @@ mod files;
 mod httpraw;
 mod loggen;
 mod servehyper;
+mod servetokio;
 mod startup;
 mod stats;
 
@@ -67,6 +69,11 @@ fn main() -> anyhow::Result<()> {
             let sock: PathBuf = arg(&args, 2, "SOCK")?;
             let file: PathBuf = arg(&args, 3, "FILE")?;
             servehyper::serve(&sock, servehyper::parse_recorded(&std::fs::read(file)?)?)
+        }
+        "serve-tokio" => {
+            let sock: PathBuf = arg(&args, 2, "SOCK")?;
+            let file: PathBuf = arg(&args, 3, "FILE")?;
+            servetokio::serve(&sock, std::fs::read(file)?)
         }
         "capture" => {
             let sock: PathBuf = arg(&args, 2, "SOCK")?;
