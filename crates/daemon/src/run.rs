@@ -257,6 +257,7 @@ async fn serve_ready(
     let ctx = Arc::new(ServerCtx {
         daemon: daemon.clone(),
         router: Arc::new(crate::http::handlers::router()),
+        hyper_only: false,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let unix_task = tokio::spawn(serve_unix(listener, ctx.clone(), stop_rx.clone()));
@@ -300,6 +301,7 @@ async fn serve_ready(
         let _ = t.await;
     }
     daemon.state().flush().await;
+    crate::daemonlog::flush();
     Ok(code)
 }
 

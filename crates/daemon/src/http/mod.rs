@@ -17,12 +17,15 @@
 //! `http_body::Body<Data = Bytes, Error = std::io::Error> + Send + 'static` via [`Body::new`].
 
 pub mod body;
+pub mod conn;
 pub mod envelope;
 pub mod handlers;
+pub mod reqbody;
 pub mod router;
 pub mod server;
 pub mod sockio;
 
 pub use body::Body;
 pub use envelope::Resp;
+pub use reqbody::ReqBody;
 pub use router::{Access, Req, Router, Transport, UserState};

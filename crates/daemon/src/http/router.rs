@@ -2,11 +2,11 @@
 //! levels, and the request wrapper [`Req`] handed to handlers.
 
 use super::envelope::{self, Resp};
+use super::reqbody::ReqBody;
 use crate::overlord::Daemon;
 use bytes::Bytes;
 use http::Method;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
@@ -305,7 +305,7 @@ pub struct Req {
     /// The daemon.
     pub daemon: Daemon,
     /// The raw request (headers, URI, body).
-    pub request: http::Request<Incoming>,
+    pub request: http::Request<ReqBody>,
     /// The caller (None over HTTP without credentials).
     pub user: Option<UserState>,
     /// The listener the request came in on.
@@ -327,7 +327,7 @@ impl Req {
     /// Build a request wrapper (used by the server).
     pub fn new(
         daemon: Daemon,
-        request: http::Request<Incoming>,
+        request: http::Request<ReqBody>,
         user: Option<UserState>,
         transport: Transport,
         vars: Vec<(String, String)>,
@@ -442,7 +442,7 @@ impl Req {
     }
 
     /// Give up the wrapper for the raw request (streaming bodies, upgrades).
-    pub fn into_request(self) -> http::Request<Incoming> {
+    pub fn into_request(self) -> http::Request<ReqBody> {
         self.request
     }
 }

@@ -2,9 +2,11 @@
 //! credentials, Pebble's request pipeline (404/405, access check, handler), the `Date` header and
 //! request log lines.
 
+use super::conn::{self, Outcome};
 use super::envelope::{self, Resp};
+use super::reqbody::ReqBody;
 use super::router::{Lookup, Req, Router, Transport};
-use super::sockio::SockIo;
+use super::sockio::{Rewind, SockIo, Socket};
 use crate::overlord::Daemon;
 use crate::timefmt;
 use http::{HeaderValue, StatusCode, header};
@@ -37,6 +39,8 @@ pub struct ServerCtx {
     pub daemon: Daemon,
     /// The routes.
     pub router: Arc<Router>,
+    /// Serve every connection with hyper alone (tests compare the two servers' bytes).
+    pub hyper_only: bool,
 }
 
 /// The `Date` header value for now (cached per second). Handlers that must place `Date` before
@@ -115,7 +119,7 @@ fn log_request(peer: &Peer, method: &http::Method, uri: &http::Uri, start: Insta
             full.as_str()
         }
     };
-    crate::daemonlog::log_with(|buf| {
+    crate::daemonlog::log_deferred_with(|buf| {
         if peer.transport == Transport::Http {
             buf.extend_from_slice(peer.remote.as_deref().unwrap_or("").as_bytes());
             buf.push(b' ');
@@ -139,7 +143,7 @@ fn log_request(peer: &Peer, method: &http::Method, uri: &http::Uri, start: Insta
 /// The request log line is written when the handler has returned, before the response goes
 /// out (as Pebble, whose buffered responses are flushed after its logging middleware returns),
 /// so it is ordered with the log lines of everything the handler did.
-pub async fn handle(ctx: Arc<ServerCtx>, peer: Arc<Peer>, req: http::Request<Incoming>) -> Resp {
+pub async fn handle(ctx: Arc<ServerCtx>, peer: Arc<Peer>, req: http::Request<ReqBody>) -> Resp {
     let start = Instant::now();
     let method = req.method().clone();
     // Shares the request's bytes: no copy.
@@ -197,20 +201,52 @@ async fn wait_true(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|v| *v).await;
 }
 
-/// Serve HTTP/1.1 on one connection until it closes or `shutdown` turns true.
-pub async fn serve_connection<I>(
-    io: I,
+/// Serve HTTP/1.1 on one connection until it closes or `shutdown` turns true: the daemon's own
+/// driver ([`conn`]) first, hyper for a connection the driver hands over.
+pub async fn serve_connection<S: Socket>(
+    io: SockIo<S>,
     peer: Peer,
+    ctx: Arc<ServerCtx>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let peer = Arc::new(peer);
+    let (io, pre) = if ctx.hyper_only {
+        (io, bytes::Bytes::new())
+    } else {
+        let drive = conn::drive(io, peer.clone(), ctx.clone(), shutdown.clone());
+        tokio::pin!(drive);
+        let outcome = tokio::select! {
+            o = drive.as_mut() => o,
+            _ = wait_true(&mut shutdown) => {
+                // The driver closes an idle connection itself; a request in flight gets the
+                // grace period.
+                match tokio::time::timeout(SHUTDOWN_GRACE, drive).await {
+                    Ok(o) => o,
+                    Err(_) => return,
+                }
+            }
+        };
+        match outcome {
+            Outcome::Closed => return,
+            Outcome::Handoff(io, pre) => (io, pre),
+        }
+    };
+    serve_hyper(Rewind::new(pre, io), peer, ctx, shutdown).await;
+}
+
+/// Serve HTTP/1.1 with hyper until the connection closes or `shutdown` turns true.
+async fn serve_hyper<I>(
+    io: I,
+    peer: Arc<Peer>,
     ctx: Arc<ServerCtx>,
     mut shutdown: watch::Receiver<bool>,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let peer = Arc::new(peer);
-    let svc = service_fn(move |req| {
+    let svc = service_fn(move |req: http::Request<Incoming>| {
         let ctx = ctx.clone();
         let peer = peer.clone();
-        async move { Ok::<_, Infallible>(handle(ctx, peer, req).await) }
+        async move { Ok::<_, Infallible>(handle(ctx, peer, req.map(ReqBody::Incoming)).await) }
     });
     let conn = http1::Builder::new()
         .title_case_headers(true)
@@ -219,6 +255,9 @@ pub async fn serve_connection<I>(
         .serve_connection(io, svc)
         .with_upgrades();
     tokio::pin!(conn);
+    if *shutdown.borrow() {
+        conn.as_mut().graceful_shutdown();
+    }
     tokio::select! {
         _ = conn.as_mut() => {}
         _ = wait_true(&mut shutdown) => {

@@ -111,6 +111,128 @@ impl<S: Socket> SockIo<S> {
     }
 }
 
+impl<S: Socket> SockIo<S> {
+    /// Read into the spare capacity of `buf` (at least `min_spare` bytes of it), waiting for
+    /// the runtime when nothing is there. `Ok(0)` is the end of the stream.
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+        min_spare: usize,
+    ) -> Poll<io::Result<usize>> {
+        buf.reserve(min_spare);
+        loop {
+            let mut guard = ready!(self.io.poll_read_ready(cx))?;
+            let spare = buf.spare_capacity_mut();
+            let len = spare.len();
+            match guard.try_io(|s| recv_uninit(s.as_raw_fd(), spare)) {
+                Ok(Ok(n)) => {
+                    if n > 0 && n < len {
+                        guard.clear_ready();
+                    }
+                    // SAFETY: recv initialized the first `n` spare bytes.
+                    unsafe { buf.set_len(buf.len() + n) };
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Read into `buf` (see [`SockIo::poll_recv`]).
+    pub async fn recv(&mut self, buf: &mut Vec<u8>, min_spare: usize) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_recv(cx, buf, min_spare)).await
+    }
+
+    /// Write every byte of `parts`, in order (`writev`), waiting while the socket is full.
+    pub async fn write_all_vectored(&mut self, parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+        let mut parts = parts;
+        IoSlice::advance_slices(&mut parts, 0);
+        while !parts.is_empty() {
+            let n = std::future::poll_fn(|cx| {
+                let bufs: &[IoSlice<'_>] = parts;
+                self.poll_write_with(cx, |s| s.write_vectored(bufs))
+            })
+            .await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut parts, n);
+        }
+        Ok(())
+    }
+}
+
+/// A connection handed over to hyper: the bytes the driver had read and not used come first.
+pub struct Rewind<S: Socket> {
+    pre: bytes::Bytes,
+    io: SockIo<S>,
+}
+
+impl<S: Socket> std::fmt::Debug for Rewind<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rewind")
+            .field("pre", &self.pre.len())
+            .field("io", &self.io)
+            .finish()
+    }
+}
+
+impl<S: Socket> Rewind<S> {
+    /// `io`, reading `pre` first.
+    pub fn new(pre: bytes::Bytes, io: SockIo<S>) -> Rewind<S> {
+        Rewind { pre, io }
+    }
+}
+
+impl<S: Socket> Read for Rewind<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.pre.is_empty() {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        }
+        let n = this.pre.len().min(buf.remaining());
+        buf.put_slice(&this.pre.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: Socket> Write for Rewind<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
 fn register<T: sealed::OwnsFd>(fd: T, interest: Interest) -> io::Result<AsyncFd<T>> {
     // SAFETY: `T` owns its descriptor (a std socket or an `OwnedFd`), which stays open and the
     // same until the `AsyncFd` drops it.

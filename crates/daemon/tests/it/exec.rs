@@ -37,6 +37,7 @@ impl TestDaemon {
         let ctx = std::sync::Arc::new(ServerCtx {
             daemon: daemon.clone(),
             router: std::sync::Arc::new(pebble_daemon::http::handlers::router()),
+            hyper_only: false,
         });
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(serve_unix(listener, ctx, rx));

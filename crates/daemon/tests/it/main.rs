@@ -4,6 +4,7 @@ mod api;
 mod appendix_c;
 mod checks;
 mod common;
+mod driver;
 mod exec;
 mod files;
 mod identities;

@@ -490,3 +490,33 @@ fn stop_prints_the_log_of_a_no_op_task_among_running_ones() {
     );
     assert_eq!(s.current("slow"), "inactive");
 }
+
+/// Request log lines are written in batches, yet in order with the other lines, within a
+/// moment when nothing else is logged, and at exit.
+#[test]
+fn request_log_lines_keep_their_order_and_reach_the_log() {
+    let layer = "services:\n    svc:\n        override: replace\n        command: sleep 60\n";
+    let mut d = Daemon::start(&[("001-base.yaml", layer)], &[]);
+    let out = d.pebble(&["services"]);
+    assert_eq!(out.code, 0, "{}", out.render());
+    // Nothing else is logged: the line comes out on its own.
+    wait_for("the GET /v1/services line", Duration::from_secs(5), || {
+        d.log().contains("[pebble] GET /v1/services ")
+    });
+    let out = d.pebble(&["start", "svc"]);
+    assert_eq!(out.code, 0, "{}", out.render());
+    let log = d.log();
+    let get = log.find("GET /v1/services ").unwrap();
+    let post = log.find(" 202 (http+unix)").expect(&log);
+    let starting = log.find("Service \"svc\" starting: sleep 60").expect(&log);
+    assert!(get < post && post < starting, "{log}");
+    // The last request line is written at exit at the latest.
+    let out = d.pebble(&["plan"]);
+    assert_eq!(out.code, 0, "{}", out.render());
+    assert_eq!(d.terminate(), Some(0));
+    let log = d.log();
+    let plan = log.find("GET /v1/plan?format=yaml ").expect(&log);
+    assert!(plan > starting, "{log}");
+    let exiting = log.find("Exiting on terminated signal.").expect(&log);
+    assert!(plan < exiting, "{log}");
+}

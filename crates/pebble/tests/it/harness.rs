@@ -114,6 +114,21 @@ impl Daemon {
         pebble_in(self.dir.path(), args)
     }
 
+    /// What the daemon wrote to stdout and stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._log_dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the daemon to exit; returns its exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        // SAFETY: plain kill(2) of our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        child.wait().ok().and_then(|s| s.code())
+    }
+
     /// Writes a file under `$PEBBLE` and returns its path.
     pub fn write_file(&self, name: &str, text: &str) -> String {
         let p = self.dir.path().join(name);

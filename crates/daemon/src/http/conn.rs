@@ -1,0 +1,588 @@
+//! The daemon's own HTTP/1.1 connection driver.
+//!
+//! Every API request of Pebble's clients is small: a head, at most a short JSON body, and a
+//! response the handler builds in memory or streams. This driver serves those requests on a
+//! kept-alive connection itself: it reads into one reused buffer, parses the head with
+//! `httparse`, runs the request pipeline ([`super::server::handle`]) and writes the response
+//! head and body with one `writev` where the body is ready at once. It writes the same bytes
+//! hyper wrote for the daemon before (title-case header names, `Content-Length` for bodies of
+//! known length, `Transfer-Encoding: chunked` otherwise, `Connection: close` when the client
+//! asked for it), and a test compares the two on every kind of response.
+//!
+//! Whatever is not such a request goes to hyper, with the bytes read so far: upgrades
+//! (websockets), `Transfer-Encoding` and `Expect` requests, bodies over 64 KiB, `HEAD`,
+//! `CONNECT` and other methods, HTTP/1.0, absolute-form targets, heads over 64 KiB and anything
+//! `httparse` or `http` refuses (hyper then answers with its own error). The connection stays
+//! with hyper from then on.
+//!
+//! As hyper did, the driver notices a client that hangs up while a handler runs or while a
+//! streamed body waits for its next chunk (a long-poll, `pebble logs -f`) and drops the
+//! handler or the body; bytes of a next (pipelined) request are kept for later instead.
+
+use super::reqbody::ReqBody;
+use super::server::{Peer, ServerCtx, handle};
+use super::sockio::{SockIo, Socket};
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Body as _;
+use std::future::Future;
+use std::io::IoSlice;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Heads up to this size are parsed here; larger ones go to hyper.
+const MAX_HEAD: usize = 64 * 1024;
+/// Request bodies up to this size are read whole here; larger ones go to hyper.
+const MAX_BODY: usize = 64 * 1024;
+/// Header fields parsed here at most; more go to hyper (which takes 100).
+const MAX_HEADERS: usize = 64;
+/// Spare room made in the read buffer before each read.
+const READ_SPARE: usize = 4096;
+/// Body chunks up to this size are copied behind the head (one write); larger ones are
+/// written from where they are.
+const COPY_LIMIT: usize = 16 * 1024;
+
+/// How a connection left the driver.
+pub enum Outcome<S: Socket> {
+    /// Closed (by either side, on an error, or at shutdown).
+    Closed,
+    /// To be served by hyper from here on: the socket and the bytes read but not used.
+    Handoff(SockIo<S>, Bytes),
+}
+
+/// A parsed request.
+struct Parsed {
+    request: http::Request<ReqBody>,
+    keep_alive: bool,
+    /// Bytes of the buffer the request took (head and body).
+    consumed: usize,
+}
+
+// Returned once per request and consumed at once: boxing `Ready` would cost an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Parse {
+    /// More bytes are needed.
+    Partial,
+    Ready(Parsed),
+    /// Not one for this driver.
+    Handoff,
+}
+
+/// The framing of a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// No body and no length (`204`, `304`, `1xx`).
+    None,
+    /// `Content-Length`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+fn parse(buf: &[u8]) -> Parse {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Parse::Partial,
+        _ => return Parse::Handoff,
+    };
+    if req.version != Some(1) {
+        return Parse::Handoff;
+    }
+    let (Some(method), Some(path)) = (req.method, req.path) else {
+        return Parse::Handoff;
+    };
+    let method = match method {
+        "GET" => Method::GET,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "DELETE" => Method::DELETE,
+        "PATCH" => Method::PATCH,
+        _ => return Parse::Handoff,
+    };
+    if !path.starts_with('/') {
+        return Parse::Handoff;
+    }
+    let mut map = HeaderMap::with_capacity(req.headers.len());
+    let mut length: Option<usize> = None;
+    let mut keep_alive = true;
+    for h in req.headers.iter() {
+        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+            return Parse::Handoff;
+        };
+        let Ok(value) = HeaderValue::from_bytes(h.value) else {
+            return Parse::Handoff;
+        };
+        match name {
+            header::TRANSFER_ENCODING | header::EXPECT | header::UPGRADE => {
+                return Parse::Handoff;
+            }
+            header::CONTENT_LENGTH => {
+                let v = h.value;
+                if length.is_some() || v.is_empty() || v.len() > 9 {
+                    return Parse::Handoff;
+                }
+                if !v.iter().all(u8::is_ascii_digit) {
+                    return Parse::Handoff;
+                }
+                let n = v.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+                length = Some(n);
+            }
+            header::CONNECTION => {
+                if has_token(&value, "upgrade") {
+                    return Parse::Handoff;
+                }
+                // As hyper reads an HTTP/1.1 request's `Connection` fields, one by one.
+                keep_alive = if keep_alive {
+                    !has_token(&value, "close")
+                } else {
+                    has_token(&value, "keep-alive")
+                };
+            }
+            _ => {}
+        }
+        map.append(name, value);
+    }
+    let length = length.unwrap_or(0);
+    if length > MAX_BODY {
+        return Parse::Handoff;
+    }
+    if buf.len() < head_len + length {
+        return Parse::Partial;
+    }
+    let Ok(uri) = http::Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_bytes())) else {
+        return Parse::Handoff;
+    };
+    let body = ReqBody::bytes(Bytes::copy_from_slice(&buf[head_len..head_len + length]));
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = map;
+    Parse::Ready(Parsed {
+        request,
+        keep_alive,
+        consumed: head_len + length,
+    })
+}
+
+/// Whether a comma-separated header value holds `token` (any case).
+fn has_token(value: &HeaderValue, token: &str) -> bool {
+    value
+        .to_str()
+        .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// Append `name` in title case (`content-type` -> `Content-Type`), as hyper writes names.
+fn title_case(out: &mut Vec<u8>, name: &str) {
+    let mut prev = b'-';
+    for &c in name.as_bytes() {
+        out.push(if prev == b'-' {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
+        prev = c;
+    }
+}
+
+/// Append a response head. Framing headers set by a handler are ignored: the driver frames
+/// the body. Returns whether the connection may be kept alive after this response.
+fn encode_head(
+    out: &mut Vec<u8>,
+    parts: &http::response::Parts,
+    framing: Framing,
+    mut keep_alive: bool,
+) -> bool {
+    let status = parts.status;
+    if status == StatusCode::OK {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let mut says_close = false;
+    for (name, value) in &parts.headers {
+        match *name {
+            header::CONTENT_LENGTH | header::TRANSFER_ENCODING => continue,
+            header::CONNECTION if has_token(value, "close") => says_close = true,
+            _ => {}
+        }
+        title_case(out, name.as_str());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if says_close {
+        keep_alive = false;
+    } else if !keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    match framing {
+        Framing::None => {}
+        Framing::Length(n) => {
+            out.extend_from_slice(b"Content-Length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+    keep_alive && !status.is_informational()
+}
+
+/// Append a chunk-size line (`{len:X}\r\n`).
+fn chunk_size(out: &mut Vec<u8>, len: usize) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    let mut n = len;
+    loop {
+        i -= 1;
+        digits[i] = HEX[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Run `fut`, reading from the socket meanwhile while nothing is buffered: `None` when the
+/// client hung up (or the socket failed) first. Bytes that arrive are kept in `buf`.
+async fn until_hangup<S: Socket, F: Future>(
+    io: &mut SockIo<S>,
+    buf: &mut Vec<u8>,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    loop {
+        let watching = buf.is_empty();
+        tokio::select! {
+            biased;
+            out = &mut fut => return Some(out),
+            r = io.recv(buf, READ_SPARE), if watching => match r {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            },
+        }
+    }
+}
+
+/// Write `out`, then clear it.
+async fn flush<S: Socket>(io: &mut SockIo<S>, out: &mut Vec<u8>) -> std::io::Result<()> {
+    if !out.is_empty() {
+        io.write_all_vectored(&mut [IoSlice::new(out)]).await?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// Write the body after the head in `out`. `Err(())`: the connection must close (a write
+/// failed, the body failed or ended short, or the client hung up).
+async fn write_body<S: Socket>(
+    io: &mut SockIo<S>,
+    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+    body: super::Body,
+    framing: Framing,
+) -> Result<(), ()> {
+    let mut remaining = match framing {
+        Framing::None | Framing::Length(0) => return flush(io, out).await.map_err(drop),
+        Framing::Length(n) => n,
+        Framing::Chunked => u64::MAX,
+    };
+    let mut body = pin!(body);
+    loop {
+        // A frame that is ready goes out with what is pending; otherwise flush and wait.
+        let next = match body.frame().now_or_never() {
+            Some(next) => next,
+            None => {
+                flush(io, out).await.map_err(drop)?;
+                until_hangup(io, buf, body.frame()).await.ok_or(())?
+            }
+        };
+        let data = match next {
+            None => break,
+            Some(Err(_)) => return Err(()),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => data,
+                _ => continue,
+            },
+        };
+        let data = match framing {
+            Framing::Chunked => {
+                chunk_size(out, data.len());
+                data
+            }
+            _ => {
+                let take = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(data.len());
+                remaining -= take as u64;
+                data.slice(..take)
+            }
+        };
+        let trailer: &[u8] = if framing == Framing::Chunked {
+            b"\r\n"
+        } else {
+            b""
+        };
+        if data.len() <= COPY_LIMIT {
+            out.extend_from_slice(&data);
+            out.extend_from_slice(trailer);
+        } else {
+            io.write_all_vectored(&mut [
+                IoSlice::new(out),
+                IoSlice::new(&data),
+                IoSlice::new(trailer),
+            ])
+            .await
+            .map_err(drop)?;
+            out.clear();
+        }
+        if remaining == 0 {
+            return flush(io, out).await.map_err(drop);
+        }
+    }
+    match framing {
+        Framing::Chunked => {
+            out.extend_from_slice(b"0\r\n\r\n");
+            flush(io, out).await.map_err(drop)
+        }
+        // The body ended short of its length.
+        _ => Err(()),
+    }
+}
+
+/// Serve requests on `io` until the connection closes, shutdown is asked for between two
+/// requests, or a request is one for hyper.
+pub async fn drive<S: Socket>(
+    mut io: SockIo<S>,
+    peer: Arc<Peer>,
+    ctx: Arc<ServerCtx>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Outcome<S> {
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_SPARE);
+    let mut out: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        let parsed = loop {
+            if !buf.is_empty() {
+                match parse(&buf) {
+                    Parse::Ready(p) => break p,
+                    Parse::Handoff => return Outcome::Handoff(io, Bytes::from(buf)),
+                    Parse::Partial => {}
+                }
+            }
+            let idle = buf.is_empty();
+            if idle && *shutdown.borrow() {
+                return close(io).await;
+            }
+            let read = tokio::select! {
+                biased;
+                r = io.recv(&mut buf, READ_SPARE) => Some(r),
+                _ = shutdown.wait_for(|v| *v), if idle => None,
+            };
+            match read {
+                None => return close(io).await,
+                Some(Ok(0) | Err(_)) => return Outcome::Closed,
+                Some(Ok(_)) => {}
+            }
+        };
+        buf.drain(..parsed.consumed);
+
+        let Some(resp) = until_hangup(
+            &mut io,
+            &mut buf,
+            handle(ctx.clone(), peer.clone(), parsed.request),
+        )
+        .await
+        else {
+            return Outcome::Closed;
+        };
+
+        let (parts, body) = resp.into_parts();
+        let status = parts.status;
+        let framing = if status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            Framing::None
+        } else if body.is_end_stream() {
+            Framing::Length(0)
+        } else {
+            match body.size_hint().exact() {
+                Some(n) => Framing::Length(n),
+                None => Framing::Chunked,
+            }
+        };
+        let keep_alive = parsed.keep_alive && !*shutdown.borrow();
+        let keep_alive = encode_head(&mut out, &parts, framing, keep_alive);
+        if write_body(&mut io, &mut buf, &mut out, body, framing)
+            .await
+            .is_err()
+        {
+            return Outcome::Closed;
+        }
+        if !keep_alive {
+            return close(io).await;
+        }
+        if out.capacity() > 64 * 1024 {
+            out = Vec::with_capacity(1024);
+        }
+        if buf.is_empty() && buf.capacity() > 64 * 1024 {
+            buf = Vec::with_capacity(READ_SPARE);
+        }
+    }
+}
+
+/// Close the writing side (as hyper does before dropping a connection), then the socket.
+async fn close<S: Socket>(io: SockIo<S>) -> Outcome<S> {
+    let mut io = io;
+    let _ = std::future::poll_fn(|cx| hyper::rt::Write::poll_shutdown(Pin::new(&mut io), cx)).await;
+    Outcome::Closed
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn ready(raw: &[u8]) -> Parsed {
+        match parse(raw) {
+            Parse::Ready(p) => p,
+            Parse::Partial => panic!("partial: {:?}", String::from_utf8_lossy(raw)),
+            Parse::Handoff => panic!("handoff: {:?}", String::from_utf8_lossy(raw)),
+        }
+    }
+
+    fn handoff(raw: &[u8]) -> bool {
+        matches!(parse(raw), Parse::Handoff)
+    }
+
+    #[test]
+    fn parses_heads_and_small_bodies() {
+        let p = ready(b"GET /v1/services?names=a HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(p.request.method(), Method::GET);
+        assert_eq!(p.request.uri().path(), "/v1/services");
+        assert_eq!(p.request.uri().query(), Some("names=a"));
+        assert_eq!(p.request.headers()["host"], "x");
+        assert!(p.keep_alive);
+        assert!(p.request.body().is_end_stream());
+
+        let raw =
+            b"POST /v1/layers HTTP/1.1\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcdGET";
+        let p = ready(raw);
+        assert_eq!(p.consumed, raw.len() - 3);
+        assert!(!p.keep_alive);
+        assert_eq!(p.request.body().size_hint().exact(), Some(4));
+    }
+
+    #[test]
+    fn waits_for_the_whole_head_and_body() {
+        assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost"), Parse::Partial));
+        assert!(matches!(
+            parse(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"),
+            Parse::Partial
+        ));
+    }
+
+    #[test]
+    fn hands_over_what_it_does_not_serve() {
+        assert!(handoff(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(handoff(b"HEAD / HTTP/1.1\r\n\r\n"));
+        assert!(handoff(b"OPTIONS / HTTP/1.1\r\n\r\n"));
+        assert!(handoff(b"GET http://x/ HTTP/1.1\r\n\r\n"));
+        assert!(handoff(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
+        assert!(handoff(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"));
+        assert!(handoff(
+            b"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        ));
+        assert!(handoff(
+            b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n"
+        ));
+        assert!(handoff(
+            b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"
+        ));
+        assert!(handoff(b"POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n"));
+        assert!(handoff(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"));
+        assert!(handoff(b"\x01\x02 garbage\r\n\r\n"));
+        let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        big.resize(MAX_HEAD + 10, b'a');
+        assert!(handoff(&big));
+    }
+
+    #[test]
+    fn keep_alive_follows_connection_fields_as_hyper_reads_them() {
+        let ka = |h: &str| ready(format!("GET / HTTP/1.1\r\n{h}\r\n").as_bytes()).keep_alive;
+        assert!(ka(""));
+        assert!(ka("Connection: keep-alive\r\n"));
+        assert!(!ka("Connection: Close\r\n"));
+        assert!(!ka("Connection: foo, close\r\n"));
+        assert!(ka("Connection: close\r\nConnection: keep-alive\r\n"));
+    }
+
+    fn head(status: u16, headers: &[(&str, &str)], framing: Framing, ka: bool) -> (String, bool) {
+        let mut r = http::Response::new(());
+        *r.status_mut() = StatusCode::from_u16(status).unwrap();
+        for (k, v) in headers {
+            r.headers_mut().append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let (parts, ()) = r.into_parts();
+        let mut out = Vec::new();
+        let ka = encode_head(&mut out, &parts, framing, ka);
+        (String::from_utf8(out).unwrap(), ka)
+    }
+
+    #[test]
+    fn heads_are_written_as_hyper_writes_them() {
+        assert_eq!(
+            head(200, &[("content-type", "application/json"), ("date", "D")], Framing::Length(12), true),
+            ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: D\r\nContent-Length: 12\r\n\r\n".into(), true)
+        );
+        assert_eq!(
+            head(404, &[("x-a-b", "1")], Framing::Chunked, false),
+            ("HTTP/1.1 404 Not Found\r\nX-A-B: 1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n".into(), false)
+        );
+        assert_eq!(
+            head(599, &[("content-length", "3")], Framing::Length(0), true),
+            (
+                "HTTP/1.1 599 <none>\r\nContent-Length: 0\r\n\r\n".into(),
+                true
+            )
+        );
+        assert_eq!(
+            head(204, &[("connection", "close")], Framing::None, true),
+            (
+                "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".into(),
+                false
+            )
+        );
+    }
+
+    #[test]
+    fn chunk_sizes_are_upper_hex() {
+        for (n, want) in [
+            (0usize, "0\r\n"),
+            (10, "A\r\n"),
+            (4096, "1000\r\n"),
+            (0xabcdef, "ABCDEF\r\n"),
+        ] {
+            let mut out = Vec::new();
+            chunk_size(&mut out, n);
+            assert_eq!(out, want.as_bytes());
+        }
+    }
+}
