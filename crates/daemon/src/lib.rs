@@ -16,6 +16,7 @@ pub mod state;
 pub mod sys;
 pub mod tasklog;
 pub mod timefmt;
+pub mod timerfd;
 pub mod users;
 
 pub use overlord::{Daemon, DaemonError, DaemonOptions};

@@ -217,17 +217,48 @@ pub async fn serve_with(
     serve_ready(daemon, listener, http, autostart, None, shutdown).await
 }
 
+/// The prune loop's clock: a timerfd in the daemon (no tokio timer pending at rest, see
+/// [`crate::timerfd`]), tokio's interval where that fails and in tests (paused clock).
+enum PruneTicks {
+    TimerFd(crate::timerfd::PeriodicTimer),
+    Tokio(tokio::time::Interval),
+}
+
+impl PruneTicks {
+    /// Ticks every [`PRUNE_INTERVAL`], the first one an interval from now.
+    fn new(timerfd: bool) -> PruneTicks {
+        if timerfd && let Ok(t) = crate::timerfd::PeriodicTimer::new(PRUNE_INTERVAL) {
+            return PruneTicks::TimerFd(t);
+        }
+        let start = tokio::time::Instant::now() + PRUNE_INTERVAL;
+        PruneTicks::Tokio(tokio::time::interval_at(start, PRUNE_INTERVAL))
+    }
+
+    async fn tick(&mut self) {
+        match self {
+            PruneTicks::TimerFd(t) => {
+                if t.tick().await.is_err() {
+                    // Not expected of a timerfd; go on with tokio's clock.
+                    *self = PruneTicks::new(false);
+                }
+            }
+            PruneTicks::Tokio(i) => {
+                i.tick().await;
+            }
+        }
+    }
+}
+
 /// Every [`PRUNE_INTERVAL`] (first one interval after start): prune the state (changes, tasks,
 /// notices; `start_of_operation` is the daemon start) and the records of stopped services.
 async fn prune_loop(
     runner: crate::state::TaskRunner,
     services: Arc<crate::servstate::ServiceManager>,
     start_of_operation: jiff::Timestamp,
+    mut ticks: PruneTicks,
 ) {
-    let mut tick = tokio::time::interval(PRUNE_INTERVAL);
-    tick.tick().await;
     loop {
-        tick.tick().await;
+        ticks.tick().await;
         runner.prune(
             start_of_operation,
             jiff::Timestamp::now(),
@@ -269,6 +300,7 @@ async fn serve_ready(
         daemon.runner().clone(),
         daemon.services().clone(),
         jiff::Timestamp::now(),
+        PruneTicks::new(true),
     ));
     if autostart {
         let d = daemon.clone();
@@ -501,7 +533,12 @@ mod tests {
                 users: Arc::new(crate::users::FileUserDb::default()),
             },
         );
-        let task = tokio::spawn(prune_loop(TaskRunner::new(state.clone()), services, start));
+        let task = tokio::spawn(prune_loop(
+            TaskRunner::new(state.clone()),
+            services,
+            start,
+            PruneTicks::new(false),
+        ));
         tokio::time::sleep(PRUNE_INTERVAL - std::time::Duration::from_secs(1)).await;
         assert!(
             state.lock().changes.contains_key(&id),

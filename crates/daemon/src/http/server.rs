@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
@@ -43,25 +43,33 @@ pub struct ServerCtx {
     pub hyper_only: bool,
 }
 
-/// The `Date` header value for now (cached per second). Handlers that must place `Date` before
-/// another header (Go writes a sniffed `Content-Type` after it) insert it themselves.
+/// The `Date` header value for now (cached per second, per thread). Handlers that must place
+/// `Date` before another header (Go writes a sniffed `Content-Type` after it) insert it
+/// themselves.
 pub(crate) fn date_value() -> HeaderValue {
-    static CACHE: Mutex<Option<(i64, HeaderValue)>> = Mutex::new(None);
-    let now = jiff::Timestamp::now();
-    let sec = now.as_second();
-    let mut g = match CACHE.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    if let Some((s, v)) = g.as_ref()
-        && *s == sec
-    {
-        return v.clone();
+    thread_local! {
+        static CACHE: std::cell::RefCell<Option<(u64, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
     }
-    let v = HeaderValue::from_str(&timefmt::http_date(now))
-        .unwrap_or_else(|_| HeaderValue::from_static(""));
-    *g = Some((sec, v.clone()));
-    v
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((s, v)) = c.as_ref()
+            && *s == secs
+        {
+            return v.clone();
+        }
+        let ts = i64::try_from(secs)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .unwrap_or_else(jiff::Timestamp::now);
+        let v = HeaderValue::from_str(&timefmt::http_date(ts))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        *c = Some((secs, v.clone()));
+        v
+    })
 }
 
 /// Go's `path.Clean` for URL paths, keeping a trailing slash (gorilla/mux `cleanPath`).
