@@ -15,8 +15,14 @@
 #   PEBBLE_RELEASE_PROFILE  cargo profile (default: release)
 #   PEBBLE_LINK_ORDER  symbol ordering file (default: crates/pebble/link-order.txt;
 #                      "none": the linker's default layout)
-#   PEBBLE_STRIP       "none" keeps the symbol table (for scripts/gen-link-order.sh); by
-#                      default the linker strips it
+#   PEBBLE_STRIP       "none" prints the binary as linked, with its symbol table (for
+#                      scripts/gen-link-order.sh); by default a stripped copy is made
+#                      (`<target>/release/dist/pebble`) and printed
+#
+# Stripping is done on a copy after the link, never by rustc or the linker: any difference in
+# the final crate's command line (`-C link-arg=-Wl,--strip-all` included) gave it other code
+# and other symbol names than the build the ordering file was generated from, and the layout
+# then no longer applied (idle RSS 3.1 MB instead of 1.6 MB).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,12 +33,7 @@ PROFILE=${PEBBLE_RELEASE_PROFILE:-release}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 ORDER=${PEBBLE_LINK_ORDER:-$ROOT/crates/pebble/link-order.txt}
-# Stripped by the linker, so that rustc compiles exactly as for the build the ordering file
-# was generated from (`-C strip` changes code generation slightly, and with it symbol names).
 LINK_ARGS=(--)
-if [[ "${PEBBLE_STRIP:-symbols}" != none ]]; then
-    LINK_ARGS+=(-C link-arg=-Wl,--strip-all)
-fi
 if [[ "$ORDER" != none ]]; then
     # Missing names (another toolchain or dependency version) only make the layout less compact.
     LINK_ARGS+=(-C "link-arg=-Wl,--symbol-ordering-file=$ORDER"
@@ -49,5 +50,17 @@ case "$BIN" in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 if command -v readelf >/dev/null && readelf -l "$BIN" | grep -q 'program interpreter'; then
     echo "error: $BIN is dynamically linked" >&2
     exit 1
+fi
+if [[ "${PEBBLE_STRIP:-symbols}" != none ]]; then
+    STRIPPED=$(dirname "$BIN")/dist/pebble
+    mkdir -p "$(dirname "$STRIPPED")"
+    if command -v strip >/dev/null; then
+        strip --strip-all -o "$STRIPPED.tmp" "$BIN"
+    else
+        echo "warning: no strip(1): the binary keeps its symbols" >&2
+        cp "$BIN" "$STRIPPED.tmp"
+    fi
+    mv "$STRIPPED.tmp" "$STRIPPED"
+    BIN=$STRIPPED
 fi
 echo "$BIN"
