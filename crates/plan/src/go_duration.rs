@@ -176,13 +176,22 @@ fn fmt_int(buf: &mut Vec<u8>, mut v: u64) {
 
 /// Formats signed nanoseconds exactly like Go's `Duration.String()` (`1h0m0s`, `1.5s`, `500ms`, `0s`).
 pub fn format_nanos(d: i64) -> String {
+    let mut buf = Vec::with_capacity(32);
+    push_nanos(&mut buf, d);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// Appends [`format_nanos`]`(d)` to `out` (no allocation beyond `out`'s growth).
+pub fn push_nanos(out: &mut Vec<u8>, d: i64) {
     if d == 0 {
-        return "0s".to_string();
+        out.extend_from_slice(b"0s");
+        return;
     }
+    let start = out.len();
+    let buf = out;
     let neg = d < 0;
     let mut u = d.unsigned_abs();
     // Built in reverse.
-    let mut buf: Vec<u8> = Vec::with_capacity(32);
     if u < SEC {
         let prec;
         buf.push(b's');
@@ -198,28 +207,27 @@ pub fn format_nanos(d: i64) -> String {
             buf.push(b'm');
             prec = 6;
         }
-        u = fmt_frac(&mut buf, u, prec);
-        fmt_int(&mut buf, u);
+        u = fmt_frac(buf, u, prec);
+        fmt_int(buf, u);
     } else {
         buf.push(b's');
-        u = fmt_frac(&mut buf, u, 9);
-        fmt_int(&mut buf, u % 60);
+        u = fmt_frac(buf, u, 9);
+        fmt_int(buf, u % 60);
         u /= 60;
         if u > 0 {
             buf.push(b'm');
-            fmt_int(&mut buf, u % 60);
+            fmt_int(buf, u % 60);
             u /= 60;
             if u > 0 {
                 buf.push(b'h');
-                fmt_int(&mut buf, u);
+                fmt_int(buf, u);
             }
         }
     }
     if neg {
         buf.push(b'-');
     }
-    buf.reverse();
-    String::from_utf8(buf).unwrap_or_default()
+    buf[start..].reverse();
 }
 
 impl GoDuration {
@@ -399,6 +407,10 @@ mod tests {
         ];
         for (d, want) in cases {
             assert_eq!(format_nanos(*d), *want);
+            // Appended after other bytes, as the request log line does.
+            let mut line = b"GET / ".to_vec();
+            push_nanos(&mut line, *d);
+            assert_eq!(String::from_utf8(line).unwrap(), format!("GET / {want}"));
         }
     }
 

@@ -372,6 +372,7 @@ pub async fn drive<S: Socket>(
 ) -> Outcome<S> {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SPARE);
     let mut out: Vec<u8> = Vec::with_capacity(1024);
+    let mut line: Vec<u8> = Vec::with_capacity(128);
     loop {
         let parsed = loop {
             if !buf.is_empty() {
@@ -401,7 +402,7 @@ pub async fn drive<S: Socket>(
         let Some(resp) = until_hangup(
             &mut io,
             &mut buf,
-            handle(ctx.clone(), peer.clone(), parsed.request),
+            handle(&ctx, &peer, parsed.request, &mut line),
         )
         .await
         else {

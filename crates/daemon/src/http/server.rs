@@ -111,32 +111,34 @@ fn is_clean(p: &str) -> bool {
     true
 }
 
-/// Write the request log line: `GET /v1/services 1.2ms 200 (http+unix)`, or
-/// `<remote> GET /v1/services 1.2ms 200 (http)` on the TCP listener.
-fn log_request(peer: &Peer, method: &http::Method, uri: &http::Uri, start: Instant, status: u16) {
+/// Start the request log line in `line`: `GET /v1/services`, or `<remote> GET /v1/services`
+/// on the TCP listener (what is known before the handler runs).
+fn log_prefix(line: &mut Vec<u8>, peer: &Peer, method: &http::Method, uri: &http::Uri) {
+    line.clear();
+    if peer.transport == Transport::Http {
+        line.extend_from_slice(peer.remote.as_deref().unwrap_or("").as_bytes());
+        line.push(b' ');
+    }
+    line.extend_from_slice(method.as_str().as_bytes());
+    line.push(b' ');
+    match uri.path_and_query() {
+        Some(pq) => line.extend_from_slice(pq.as_str().as_bytes()),
+        None => line.extend_from_slice(uri.to_string().as_bytes()),
+    }
+}
+
+/// Write the request log line begun by [`log_prefix`]: `GET /v1/services 1.2ms 200
+/// (http+unix)`, or `<remote> GET /v1/services 1.2ms 200 (http)` on the TCP listener.
+fn log_request(line: &[u8], peer: &Peer, start: Instant, status: u16) {
     let status = match status {
         101 => 200,
         s => s,
     };
     let nanos = i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX);
-    let full;
-    let target = match uri.path_and_query() {
-        Some(pq) => pq.as_str(),
-        None => {
-            full = uri.to_string();
-            full.as_str()
-        }
-    };
     crate::daemonlog::log_deferred_with(|buf| {
-        if peer.transport == Transport::Http {
-            buf.extend_from_slice(peer.remote.as_deref().unwrap_or("").as_bytes());
-            buf.push(b' ');
-        }
-        buf.extend_from_slice(method.as_str().as_bytes());
+        buf.extend_from_slice(line);
         buf.push(b' ');
-        buf.extend_from_slice(target.as_bytes());
-        buf.push(b' ');
-        buf.extend_from_slice(pebble_plan::go_duration::format_nanos(nanos).as_bytes());
+        pebble_plan::go_duration::push_nanos(buf, nanos);
         buf.push(b' ');
         envelope::push_decimal(buf, status);
         buf.extend_from_slice(match peer.transport {
@@ -146,23 +148,27 @@ fn log_request(peer: &Peer, method: &http::Method, uri: &http::Uri, start: Insta
     });
 }
 
-/// Handle one request: routing, access, handler, headers, request log.
+/// Handle one request: routing, access, handler, headers, request log. `line` is scratch
+/// space for the request log line (a connection reuses one).
 ///
 /// The request log line is written when the handler has returned, before the response goes
 /// out (as Pebble, whose buffered responses are flushed after its logging middleware returns),
 /// so it is ordered with the log lines of everything the handler did.
-pub async fn handle(ctx: Arc<ServerCtx>, peer: Arc<Peer>, req: http::Request<ReqBody>) -> Resp {
+pub async fn handle(
+    ctx: &ServerCtx,
+    peer: &Peer,
+    req: http::Request<ReqBody>,
+    line: &mut Vec<u8>,
+) -> Resp {
     let start = Instant::now();
-    let method = req.method().clone();
-    // Shares the request's bytes: no copy.
-    let uri = req.uri().clone();
-    let path = uri.path();
+    log_prefix(line, peer, req.method(), req.uri());
+    let path = req.uri().path();
 
     let (mut resp, log) = if path != "/" && !is_clean(path) {
         let mut r = http::Response::new(super::Body::empty());
         *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
         let mut loc = clean_path(path);
-        if let Some(q) = uri.query() {
+        if let Some(q) = req.uri().query() {
             loc.push('?');
             loc.push_str(q);
         }
@@ -171,10 +177,10 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Arc<Peer>, req: http::Request<Req
         }
         (r, true)
     } else {
-        match ctx.router.lookup(&method, path) {
+        match ctx.router.lookup(req.method(), path) {
             Lookup::NotFound => (envelope::invalid_endpoint(), true),
             Lookup::MethodNotAllowed { log } => {
-                (envelope::method_not_allowed(method.as_str()), log)
+                (envelope::method_not_allowed(req.method().as_str()), log)
             }
             Lookup::Found {
                 access,
@@ -200,7 +206,7 @@ pub async fn handle(ctx: Arc<ServerCtx>, peer: Arc<Peer>, req: http::Request<Req
         resp.headers_mut().insert(header::DATE, date_value());
     }
     if log {
-        log_request(&peer, &method, &uri, start, resp.status().as_u16());
+        log_request(line, peer, start, resp.status().as_u16());
     }
     resp
 }
@@ -254,7 +260,11 @@ async fn serve_hyper<I>(
     let svc = service_fn(move |req: http::Request<Incoming>| {
         let ctx = ctx.clone();
         let peer = peer.clone();
-        async move { Ok::<_, Infallible>(handle(ctx, peer, req.map(ReqBody::Incoming)).await) }
+        async move {
+            let mut line = Vec::new();
+            let resp = handle(&ctx, &peer, req.map(ReqBody::Incoming), &mut line).await;
+            Ok::<_, Infallible>(resp)
+        }
     });
     let conn = http1::Builder::new()
         .title_case_headers(true)

@@ -111,6 +111,35 @@ pub struct ServiceStatus {
     pub current_since: Option<SystemTime>,
 }
 
+/// A [`ServiceStatus`] borrowed from the manager (see [`ServiceManager::services_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceStatusRef<'a> {
+    /// Service name.
+    pub name: &'a str,
+    /// `enabled` or `disabled`.
+    pub startup: &'static str,
+    /// `active`, `inactive`, `backoff` or `error`.
+    pub current: &'static str,
+    /// When `current` last changed; `None` if never started.
+    pub current_since: Option<SystemTime>,
+}
+
+impl ServiceStatus {
+    /// The borrowed form.
+    pub fn as_ref(&self) -> ServiceStatusRef<'_> {
+        ServiceStatusRef {
+            name: &self.name,
+            startup: if self.startup == "enabled" {
+                "enabled"
+            } else {
+                "disabled"
+            },
+            current: self.current,
+            current_since: self.current_since,
+        }
+    }
+}
+
 /// One entry of [`ServiceManager::metrics`]: a service started at least once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceMetrics {
@@ -434,8 +463,27 @@ impl ServiceManager {
     /// Status of the plan's services (all if `names` is empty), sorted by name; unknown names
     /// are omitted.
     pub fn services(&self, names: &[String]) -> Vec<ServiceStatus> {
+        self.services_with(names, |list| {
+            list.iter()
+                .map(|s| ServiceStatus {
+                    name: s.name.to_string(),
+                    startup: s.startup.to_string(),
+                    current: s.current,
+                    current_since: s.current_since,
+                })
+                .collect()
+        })
+    }
+
+    /// [`Self::services`] without copying: `f` sees the list, sorted by name, under the
+    /// manager's lock (so `f` must not call back into the manager).
+    pub fn services_with<R>(
+        &self,
+        names: &[String],
+        f: impl FnOnce(&[ServiceStatusRef<'_>]) -> R,
+    ) -> R {
         let inner = self.lock();
-        let mut out: Vec<ServiceStatus> = inner
+        let mut out: Vec<ServiceStatusRef<'_>> = inner
             .plan
             .services
             .values()
@@ -445,20 +493,20 @@ impl ServiceManager {
                     Some(d) => (d.state.status(), Some(d.since)),
                     None => ("inactive", None),
                 };
-                ServiceStatus {
-                    name: s.name.clone(),
+                ServiceStatusRef {
+                    name: &s.name,
                     startup: if s.startup == "enabled" {
-                        "enabled".into()
+                        "enabled"
                     } else {
-                        "disabled".into()
+                        "disabled"
                     },
                     current,
                     current_since: since,
                 }
             })
             .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
+        out.sort_unstable_by(|a, b| a.name.cmp(b.name));
+        f(&out)
     }
 
     /// Metrics of every service the manager has tried to start (whether or not it is still in

@@ -3,7 +3,9 @@
 use crate::http::envelope::{self, Resp};
 use crate::http::router::Req;
 use crate::overlord::ActionError;
+#[cfg(test)]
 use crate::servstate::ServiceStatus;
+use crate::servstate::ServiceStatusRef;
 #[cfg(test)]
 use pebble_api::ServiceInfo;
 use pebble_api::ServicesRequest;
@@ -12,15 +14,16 @@ use pebble_api::gojson::write_go_str;
 /// `GET /v1/services?names=` (read).
 pub async fn list(req: Req) -> Resp {
     let names = req.query_list("names");
-    let services = req.daemon.services().services(&names);
-    envelope::sync_with(96 * services.len(), |out| {
-        write_service_infos(out, &services);
+    req.daemon.services().services_with(&names, |services| {
+        envelope::sync_with(96 * services.len(), |out| {
+            write_service_infos(out, services);
+        })
     })
 }
 
 /// The `current-since` text of a service, if it was ever started.
-fn current_since(s: &ServiceStatus) -> Option<String> {
-    s.current_since.and_then(|t| {
+fn current_since(since: Option<std::time::SystemTime>) -> Option<String> {
+    since.and_then(|t| {
         jiff::Timestamp::try_from(t)
             .ok()
             .map(crate::timefmt::rfc3339_nano)
@@ -30,19 +33,19 @@ fn current_since(s: &ServiceStatus) -> Option<String> {
 /// Append `services` as the JSON array of [`ServiceInfo`] objects, byte for byte what serde
 /// writes for them (checked by the tests), without building them: this is the hottest endpoint
 /// (clients poll it).
-fn write_service_infos(out: &mut Vec<u8>, services: &[ServiceStatus]) {
+fn write_service_infos(out: &mut Vec<u8>, services: &[ServiceStatusRef<'_>]) {
     out.push(b'[');
     for (i, s) in services.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         out.extend_from_slice(b"{\"name\":");
-        write_go_str(out, &s.name, true);
+        write_go_str(out, s.name, true);
         out.extend_from_slice(b",\"startup\":");
-        write_go_str(out, &s.startup, true);
+        write_go_str(out, s.startup, true);
         out.extend_from_slice(b",\"current\":");
         write_go_str(out, s.current, true);
-        if let Some(since) = current_since(s) {
+        if let Some(since) = current_since(s.current_since) {
             out.extend_from_slice(b",\"current-since\":");
             write_go_str(out, &since, true);
         }
@@ -57,7 +60,7 @@ fn service_infos(services: Vec<ServiceStatus>) -> Vec<ServiceInfo> {
     services
         .into_iter()
         .map(|s| ServiceInfo {
-            current_since: current_since(&s),
+            current_since: current_since(s.current_since),
             name: s.name,
             startup: s.startup,
             current: s.current.to_string(),
@@ -121,7 +124,8 @@ mod tests {
         ];
         for services in cases {
             let mut fast = Vec::new();
-            write_service_infos(&mut fast, &services);
+            let refs: Vec<_> = services.iter().map(ServiceStatus::as_ref).collect();
+            write_service_infos(&mut fast, &refs);
             let slow = pebble_api::to_go_json(&service_infos(services));
             assert_eq!(
                 String::from_utf8(fast).unwrap(),
