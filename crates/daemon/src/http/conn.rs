@@ -44,6 +44,8 @@ const READ_SPARE: usize = 4096;
 /// Body chunks up to this size are copied behind the head (one write); larger ones are
 /// written from where they are.
 const COPY_LIMIT: usize = 16 * 1024;
+/// Copied chunks that are ready one after the other are written once they reach this size.
+const FLUSH_AT: usize = 64 * 1024;
 
 /// How a connection left the driver.
 pub enum Outcome<S: Socket> {
@@ -338,6 +340,9 @@ async fn write_body<S: Socket>(
         if data.len() <= COPY_LIMIT {
             out.extend_from_slice(&data);
             out.extend_from_slice(trailer);
+            if out.len() >= FLUSH_AT {
+                flush(io, out).await.map_err(drop)?;
+            }
         } else {
             io.write_all_vectored(&mut [
                 IoSlice::new(out),
@@ -571,6 +576,42 @@ mod tests {
                 false
             )
         );
+    }
+
+    /// A stream of many small ready chunks goes out whole and well framed (written in
+    /// batches of `FLUSH_AT`, not held until the end).
+    #[tokio::test]
+    async fn streams_many_small_chunks() {
+        use tokio::io::AsyncReadExt;
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        b.set_nonblocking(true).unwrap();
+        let mut io = SockIo::new(a).unwrap();
+        let mut peer = tokio::net::UnixStream::from_std(b).unwrap();
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            peer.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        let chunks: Vec<Result<Bytes, std::io::Error>> = (0..300)
+            .map(|i| Ok(Bytes::from(vec![b'a' + (i % 26) as u8; 1000])))
+            .collect();
+        let body = super::super::Body::stream(futures_util::stream::iter(chunks));
+        let (mut buf, mut out) = (Vec::new(), b"HEAD\r\n\r\n".to_vec());
+        write_body(&mut io, &mut buf, &mut out, body, Framing::Chunked)
+            .await
+            .unwrap();
+        drop(io);
+        let all = reader.await.unwrap();
+        let mut want = b"HEAD\r\n\r\n".to_vec();
+        for i in 0..300 {
+            want.extend_from_slice(b"3E8\r\n");
+            want.extend_from_slice(&[b'a' + (i % 26) as u8; 1000]);
+            want.extend_from_slice(b"\r\n");
+        }
+        want.extend_from_slice(b"0\r\n\r\n");
+        assert_eq!(all.len(), want.len());
+        assert!(all == want);
     }
 
     #[test]
