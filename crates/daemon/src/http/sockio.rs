@@ -121,17 +121,28 @@ impl<S: Socket> SockIo<S> {
         min_spare: usize,
     ) -> Poll<io::Result<usize>> {
         buf.reserve(min_spare);
+        let n = ready!(self.poll_recv_uninit(cx, buf.spare_capacity_mut()))?;
+        // SAFETY: recv initialized the first `n` spare bytes.
+        unsafe { buf.set_len(buf.len() + n) };
+        Poll::Ready(Ok(n))
+    }
+
+    /// Read into `dst`, waiting for the runtime when nothing is there; returns how many bytes
+    /// were written at its start. A short read clears the readiness, so that the next read
+    /// waits for the runtime instead of returning `EAGAIN`.
+    fn poll_recv_uninit(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = dst.len();
         loop {
             let mut guard = ready!(self.io.poll_read_ready(cx))?;
-            let spare = buf.spare_capacity_mut();
-            let len = spare.len();
-            match guard.try_io(|s| recv_uninit(s.as_raw_fd(), spare)) {
+            match guard.try_io(|s| recv_uninit(s.as_raw_fd(), dst)) {
                 Ok(Ok(n)) => {
                     if n > 0 && n < len {
                         guard.clear_ready();
                     }
-                    // SAFETY: recv initialized the first `n` spare bytes.
-                    unsafe { buf.set_len(buf.len() + n) };
                     return Poll::Ready(Ok(n));
                 }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -261,28 +272,13 @@ impl<S: Socket> Read for SockIo<S> {
         cx: &mut Context<'_>,
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        loop {
-            let mut guard = ready!(this.io.poll_read_ready(cx))?;
-            // SAFETY: only bytes that recv reports as written are marked filled below; nothing
-            // is de-initialized.
-            let dst = unsafe { buf.as_mut() };
-            let len = dst.len();
-            match guard.try_io(|s| recv_uninit(s.as_raw_fd(), dst)) {
-                Ok(Ok(n)) => {
-                    if n > 0 && n < len {
-                        // Drained: wait for the runtime before reading again (no EAGAIN read).
-                        guard.clear_ready();
-                    }
-                    // SAFETY: recv initialized the first `n` bytes of the cursor.
-                    unsafe { buf.advance(n) };
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => continue,
-            }
-        }
+        // SAFETY: only bytes that recv reports as written are marked filled below; nothing is
+        // de-initialized.
+        let dst = unsafe { buf.as_mut() };
+        let n = ready!(self.get_mut().poll_recv_uninit(cx, dst))?;
+        // SAFETY: recv initialized the first `n` bytes of the cursor.
+        unsafe { buf.advance(n) };
+        Poll::Ready(Ok(()))
     }
 }
 

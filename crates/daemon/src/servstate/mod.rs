@@ -111,6 +111,15 @@ pub struct ServiceStatus {
     pub current_since: Option<SystemTime>,
 }
 
+/// A service's `startup` as the API shows it: `enabled`, or `disabled` for anything else.
+fn startup_str(startup: &str) -> &'static str {
+    if startup == "enabled" {
+        "enabled"
+    } else {
+        "disabled"
+    }
+}
+
 /// A [`ServiceStatus`] borrowed from the manager (see [`ServiceManager::services_with`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServiceStatusRef<'a> {
@@ -129,11 +138,7 @@ impl ServiceStatus {
     pub fn as_ref(&self) -> ServiceStatusRef<'_> {
         ServiceStatusRef {
             name: &self.name,
-            startup: if self.startup == "enabled" {
-                "enabled"
-            } else {
-                "disabled"
-            },
+            startup: startup_str(&self.startup),
             current: self.current,
             current_since: self.current_since,
         }
@@ -495,11 +500,7 @@ impl ServiceManager {
                 };
                 ServiceStatusRef {
                     name: &s.name,
-                    startup: if s.startup == "enabled" {
-                        "enabled"
-                    } else {
-                        "disabled"
-                    },
+                    startup: startup_str(&s.startup),
                     current,
                     current_since: since,
                 }
