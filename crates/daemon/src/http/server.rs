@@ -285,6 +285,21 @@ async fn serve_hyper<I>(
     }
 }
 
+/// Register an accepted socket with the runtime and serve it on a task of its own.
+fn spawn_connection<S: Socket>(
+    sock: std::io::Result<S>,
+    peer: Peer,
+    ctx: &Arc<ServerCtx>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    match sock.and_then(SockIo::new) {
+        Ok(io) => {
+            tokio::spawn(serve_connection(io, peer, ctx.clone(), shutdown.clone()));
+        }
+        Err(e) => crate::pebble_log!("Cannot accept connection: {}", e),
+    }
+}
+
 /// Accept connections on the Unix socket until `shutdown` turns true.
 pub async fn serve_unix(
     listener: UnixListener,
@@ -315,14 +330,7 @@ pub async fn serve_unix(
             uid,
             remote: None,
         };
-        let io = match stream.into_std().and_then(SockIo::new) {
-            Ok(io) => io,
-            Err(e) => {
-                crate::pebble_log!("Cannot accept connection: {}", e);
-                continue;
-            }
-        };
-        tokio::spawn(serve_connection(io, peer, ctx.clone(), shutdown.clone()));
+        spawn_connection(stream.into_std(), peer, &ctx, &shutdown);
     }
 }
 
@@ -351,14 +359,7 @@ pub async fn serve_tcp(
             uid: None,
             remote: Some(addr.to_string()),
         };
-        let io = match stream.into_std().and_then(SockIo::new) {
-            Ok(io) => io,
-            Err(e) => {
-                crate::pebble_log!("Cannot accept connection: {}", e);
-                continue;
-            }
-        };
-        tokio::spawn(serve_connection(io, peer, ctx.clone(), shutdown.clone()));
+        spawn_connection(stream.into_std(), peer, &ctx, &shutdown);
     }
 }
 
