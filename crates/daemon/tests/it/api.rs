@@ -600,33 +600,12 @@ async fn read_users_get_401_on_admin_endpoints() {
 
 #[tokio::test]
 async fn http_listener_serves_only_open_endpoints() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = pebble_daemon::Daemon::new(pebble_daemon::DaemonOptions::new(dir.path())).unwrap();
-    let sock = dir.path().join(".pebble.socket");
-    let unix = pebble_daemon::run::bind_socket(&sock).unwrap();
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(pebble_daemon::run::serve_with(
-        daemon,
-        unix,
-        Some(tcp),
-        false,
-        async {
-            let _ = rx.await;
-        },
-    ));
-    let get = |path: &'static str| async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
+    let d = crate::common::HttpDaemon::start().await;
+    let get = async |path: &'static str| {
+        d.tcp_exchange(&format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ))
         .await
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out
     };
     assert!(
         get("/v1/system-info")
@@ -636,8 +615,7 @@ async fn http_listener_serves_only_open_endpoints() {
     let r = get("/v1/services").await;
     assert!(r.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{r}");
     assert!(r.ends_with(r#"{"message":"access denied","kind":"login-required"}}"#));
-    tx.send(()).unwrap();
-    assert_eq!(task.await.unwrap().unwrap(), 0);
+    assert_eq!(d.stop().await, 0);
 }
 
 #[tokio::test]

@@ -161,6 +161,60 @@ impl Drop for TestDaemon {
     }
 }
 
+/// A daemon served in-process on its Unix socket and on a `--http` listener on 127.0.0.1.
+pub struct HttpDaemon {
+    _dir: tempfile::TempDir,
+    /// The Unix socket.
+    pub sock: PathBuf,
+    /// The TCP listener's address.
+    pub addr: std::net::SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<i32, pebble_daemon::overlord::DaemonError>>,
+}
+
+impl HttpDaemon {
+    pub async fn start() -> HttpDaemon {
+        let dir = tempfile::tempdir().unwrap();
+        let daemon = Daemon::new(DaemonOptions::new(dir.path())).unwrap();
+        let sock = dir.path().join(".pebble.socket");
+        let unix = pebble_daemon::run::bind_socket(&sock).unwrap();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (stop, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(pebble_daemon::run::serve_with(
+            daemon,
+            unix,
+            Some(tcp),
+            false,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        HttpDaemon {
+            _dir: dir,
+            sock,
+            addr,
+            stop,
+            task,
+        }
+    }
+
+    /// Send `request` (which should ask for `Connection: close`) over TCP; the whole answer.
+    pub async fn tcp_exchange(&self, request: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    /// Ask for shutdown; the exit code.
+    pub async fn stop(self) -> i32 {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().unwrap()
+    }
+}
+
 /// A raw HTTP/1.1 connection.
 pub struct Conn {
     r: BufReader<tokio::io::ReadHalf<UnixStream>>,

@@ -154,45 +154,23 @@ async fn socket_callers_need_metrics_read_or_admin_access() {
 async fn http_listener_serves_metrics_to_metrics_identities_only() {
     // `openssl passwd -6 -salt goldensalt secret`
     let hash = "$6$goldensalt$fUbARX.Tx8g7STXAQDwfMcbvDxCzyVO8CNdKFHBi3rSOahAa4nh4fWsGa0tiUBFSgLxAlSojz7MkWg9bSm79R.";
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = pebble_daemon::Daemon::new(pebble_daemon::DaemonOptions::new(dir.path())).unwrap();
-    let sock = dir.path().join(".pebble.socket");
-    let unix = pebble_daemon::run::bind_socket(&sock).unwrap();
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(pebble_daemon::run::serve_with(
-        daemon.clone(),
-        unix,
-        Some(tcp),
-        false,
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let d = crate::common::HttpDaemon::start().await;
     let body = format!(
         r#"{{"action":"add","identities":{{"bob":{{"access":"read","basic":{{"password":"{hash}"}}}},"mon":{{"access":"metrics","basic":{{"password":"{hash}"}}}},"root":{{"access":"admin","basic":{{"password":"{hash}"}}}}}}}}"#
     );
-    let mut c = crate::common::Conn::new(tokio::net::UnixStream::connect(&sock).await.unwrap());
+    let mut c = crate::common::Conn::new(tokio::net::UnixStream::connect(&d.sock).await.unwrap());
     c.send("POST", "/v1/identities", Some(body.as_bytes()), &[])
         .await;
     assert_eq!(c.read().await.status, 200);
 
-    let get = |auth: Option<&'static str>| async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let get = async |auth: Option<&'static str>| {
         let auth = auth
             .map(|a| format!("Authorization: Basic {a}\r\n"))
             .unwrap_or_default();
-        s.write_all(
-            format!("GET /v1/metrics HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n")
-                .as_bytes(),
-        )
+        d.tcp_exchange(&format!(
+            "GET /v1/metrics HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+        ))
         .await
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out
     };
     // No credentials, a read identity ("bob:secret"), an admin one ("root:secret"), and a
     // wrong password ("mon:nope") are denied; the metrics identity ("mon:secret") is served.
@@ -213,6 +191,5 @@ async fn http_listener_serves_metrics_to_metrics_identities_only() {
     assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
     assert!(r.contains("\r\nContent-Length: 0\r\n"), "{r}");
 
-    tx.send(()).unwrap();
-    assert_eq!(task.await.unwrap().unwrap(), 0);
+    assert_eq!(d.stop().await, 0);
 }
