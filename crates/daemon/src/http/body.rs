@@ -11,18 +11,45 @@ use std::task::{Context, Poll};
 /// Bodies up to this size get `Content-Length`; larger ones are sent chunked, as Go does.
 pub const CHUNKING_THRESHOLD: usize = 2048;
 
+/// Bytes a body holds from the start.
+enum Data {
+    Bytes(Bytes),
+    /// A handler's buffer, kept as it is: turning it into `Bytes` would allocate again when
+    /// it has spare capacity, and the driver only copies it.
+    Vec(Vec<u8>),
+}
+
+impl Data {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Data::Bytes(b) => b,
+            Data::Vec(v) => v,
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Data::Bytes(b) => b,
+            Data::Vec(v) => Bytes::from(v),
+        }
+    }
+}
+
 enum Kind {
-    /// Known length (`Content-Length`).
-    Full(Option<Bytes>),
+    /// Known length (`Content-Length`); `None` when empty or taken.
+    Full(Option<Data>),
     /// One chunk of unknown length (`Transfer-Encoding: chunked`).
-    Chunked(Option<Bytes>),
+    Chunked(Option<Data>),
     /// Any other body (streams).
     Boxed(UnsyncBoxBody<Bytes, std::io::Error>),
 }
 
-/// A response body: fixed bytes, or a stream.
+/// A response body: fixed bytes, or a stream. A body may also carry its `Content-Type:
+/// application/json`, written by the server ahead of the response's other headers (see
+/// [`Body::json`]).
 pub struct Body {
     kind: Kind,
+    json: bool,
 }
 
 impl std::fmt::Debug for Body {
@@ -34,8 +61,39 @@ impl std::fmt::Debug for Body {
 impl Body {
     /// An empty body (`Content-Length: 0`).
     pub fn empty() -> Body {
-        Body {
-            kind: Kind::Full(None),
+        Body::of(Kind::Full(None))
+    }
+
+    fn of(kind: Kind) -> Body {
+        Body { kind, json: false }
+    }
+
+    /// A handler's JSON buffer, framed as [`Body::go_framed`], with `Content-Type:
+    /// application/json`.
+    pub fn json(bytes: Vec<u8>) -> Body {
+        let data = Data::Vec(bytes);
+        let kind = if data.as_slice().len() > CHUNKING_THRESHOLD {
+            Kind::Chunked(Some(data))
+        } else if data.as_slice().is_empty() {
+            Kind::Full(None)
+        } else {
+            Kind::Full(Some(data))
+        };
+        Body { kind, json: true }
+    }
+
+    /// Whether the response's `Content-Type` is `application/json` without it being in the
+    /// response's headers (the server writes it first, as Go's JSON responses have it).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// The whole body, when it is held in memory and not taken yet (the driver copies it
+    /// without polling).
+    pub(crate) fn ready_bytes(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Full(Some(d)) | Kind::Chunked(Some(d)) => Some(d.as_slice()),
+            _ => None,
         }
     }
 
@@ -44,9 +102,7 @@ impl Body {
     pub fn go_framed(bytes: impl Into<Bytes>) -> Body {
         let bytes = bytes.into();
         if bytes.len() > CHUNKING_THRESHOLD {
-            Body {
-                kind: Kind::Chunked(Some(bytes)),
-            }
+            Body::of(Kind::Chunked(Some(Data::Bytes(bytes))))
         } else {
             Body::full(bytes)
         }
@@ -55,16 +111,16 @@ impl Body {
     /// Fixed bytes with `Content-Length`.
     pub fn full(bytes: impl Into<Bytes>) -> Body {
         let bytes = bytes.into();
-        Body {
-            kind: Kind::Full(if bytes.is_empty() { None } else { Some(bytes) }),
-        }
+        Body::of(Kind::Full(if bytes.is_empty() {
+            None
+        } else {
+            Some(Data::Bytes(bytes))
+        }))
     }
 
     /// Fixed bytes always sent chunked (a flushed stream that ended).
     pub fn one_chunk(bytes: impl Into<Bytes>) -> Body {
-        Body {
-            kind: Kind::Chunked(Some(bytes.into())),
-        }
+        Body::of(Kind::Chunked(Some(Data::Bytes(bytes.into()))))
     }
 
     /// A stream of data chunks (each sent as its own chunk).
@@ -73,9 +129,7 @@ impl Body {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
         let body = StreamBody::new(stream.map(|r| r.map(Frame::data)));
-        Body {
-            kind: Kind::Boxed(BodyExt::boxed_unsync(body)),
-        }
+        Body::of(Kind::Boxed(BodyExt::boxed_unsync(body)))
     }
 
     /// Any body.
@@ -83,9 +137,7 @@ impl Body {
     where
         B: HttpBody<Data = Bytes, Error = std::io::Error> + Send + 'static,
     {
-        Body {
-            kind: Kind::Boxed(BodyExt::boxed_unsync(body)),
-        }
+        Body::of(Kind::Boxed(BodyExt::boxed_unsync(body)))
     }
 }
 
@@ -99,7 +151,9 @@ impl HttpBody for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = self.get_mut();
         match &mut this.kind {
-            Kind::Full(b) | Kind::Chunked(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Full(b) | Kind::Chunked(b) => {
+                Poll::Ready(b.take().map(|d| Ok(Frame::data(d.into_bytes()))))
+            }
             Kind::Boxed(b) => Pin::new(b).poll_frame(cx),
         }
     }
@@ -114,7 +168,9 @@ impl HttpBody for Body {
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Full(b) => {
+                SizeHint::with_exact(b.as_ref().map_or(0, |d| d.as_slice().len() as u64))
+            }
             Kind::Chunked(_) => SizeHint::default(),
             Kind::Boxed(b) => b.size_hint(),
         }

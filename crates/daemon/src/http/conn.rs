@@ -20,9 +20,9 @@
 //! handler or the body; bytes of a next (pipelined) request are kept for later instead.
 
 use super::reqbody::ReqBody;
-use super::server::{Peer, ServerCtx, handle};
+use super::server::{Peer, ServerCtx, handle, push_date_line, wants_date};
 use super::sockio::{SockIo, Socket};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use http_body_util::BodyExt;
@@ -59,8 +59,6 @@ pub enum Outcome<S: Socket> {
 struct Parsed {
     request: http::Request<ReqBody>,
     keep_alive: bool,
-    /// Bytes of the buffer the request took (head and body).
-    consumed: usize,
 }
 
 // Returned once per request and consumed at once: boxing `Ready` would cost an allocation.
@@ -71,6 +69,9 @@ enum Parse {
     Ready(Parsed),
     /// Not one for this driver.
     Handoff,
+    /// Not one for this driver, found out after its bytes were split off the buffer: they
+    /// come first.
+    HandoffTaken(Bytes),
 }
 
 /// The framing of a response body.
@@ -84,7 +85,9 @@ enum Framing {
     Chunked,
 }
 
-fn parse(buf: &[u8]) -> Parse {
+/// Parse the request at the start of `buf`. A request that is ready is split off `buf`, and
+/// its target, header values and body share those bytes (no copies).
+fn parse(buf: &mut BytesMut) -> Parse {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
@@ -109,14 +112,19 @@ fn parse(buf: &[u8]) -> Parse {
     if !path.starts_with('/') {
         return Parse::Handoff;
     }
-    let mut map = HeaderMap::with_capacity(req.headers.len());
+    let base = buf.as_ptr() as usize;
+    // Where a slice of the head lies in `buf`.
+    let span = |s: &[u8]| {
+        let at = s.as_ptr() as usize - base;
+        at..at + s.len()
+    };
+    let path = span(path.as_bytes());
+    let mut fields: [(Option<HeaderName>, std::ops::Range<usize>); MAX_HEADERS] =
+        [const { (None, 0..0) }; MAX_HEADERS];
     let mut length: Option<usize> = None;
     let mut keep_alive = true;
-    for h in req.headers.iter() {
+    for (h, field) in req.headers.iter().zip(fields.iter_mut()) {
         let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
-            return Parse::Handoff;
-        };
-        let Ok(value) = HeaderValue::from_bytes(h.value) else {
             return Parse::Handoff;
         };
         match name {
@@ -135,20 +143,21 @@ fn parse(buf: &[u8]) -> Parse {
                 length = Some(n);
             }
             header::CONNECTION => {
-                if has_token(&value, "upgrade") {
+                if has_token(h.value, "upgrade") {
                     return Parse::Handoff;
                 }
                 // As hyper reads an HTTP/1.1 request's `Connection` fields, one by one.
                 keep_alive = if keep_alive {
-                    !has_token(&value, "close")
+                    !has_token(h.value, "close")
                 } else {
-                    has_token(&value, "keep-alive")
+                    has_token(h.value, "keep-alive")
                 };
             }
             _ => {}
         }
-        map.append(name, value);
+        *field = (Some(name), span(h.value));
     }
+    let count = req.headers.len();
     let length = length.unwrap_or(0);
     if length > MAX_BODY {
         return Parse::Handoff;
@@ -156,10 +165,21 @@ fn parse(buf: &[u8]) -> Parse {
     if buf.len() < head_len + length {
         return Parse::Partial;
     }
-    let Ok(uri) = http::Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_bytes())) else {
-        return Parse::Handoff;
+    // From here on the request's bytes are taken from `buf`; what `http` refuses goes to hyper
+    // with them.
+    let raw = buf.split_to(head_len + length).freeze();
+    let Ok(uri) = http::Uri::from_maybe_shared(raw.slice(path)) else {
+        return Parse::HandoffTaken(raw);
     };
-    let body = ReqBody::bytes(Bytes::copy_from_slice(&buf[head_len..head_len + length]));
+    let mut map = HeaderMap::with_capacity(count);
+    for (name, range) in fields.into_iter().take(count) {
+        let Some(name) = name else { continue };
+        let Ok(value) = HeaderValue::from_maybe_shared(raw.slice(range)) else {
+            return Parse::HandoffTaken(raw);
+        };
+        map.append(name, value);
+    }
+    let body = ReqBody::bytes(raw.slice(head_len..));
     let mut request = http::Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
@@ -167,15 +187,19 @@ fn parse(buf: &[u8]) -> Parse {
     Parse::Ready(Parsed {
         request,
         keep_alive,
-        consumed: head_len + length,
     })
 }
 
 /// Whether a comma-separated header value holds `token` (any case).
-fn has_token(value: &HeaderValue, token: &str) -> bool {
-    value
-        .to_str()
-        .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+fn has_token(value: &[u8], token: &str) -> bool {
+    // As `HeaderValue::to_str`: a value with other than visible ASCII holds no token.
+    let visible = value
+        .iter()
+        .all(|&c| c == b'\t' || (b' '..0x7f).contains(&c));
+    visible
+        && value
+            .split(|&c| c == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
 /// Append `name` in title case (`content-type` -> `Content-Type`), as hyper writes names.
@@ -191,11 +215,13 @@ fn title_case(out: &mut Vec<u8>, name: &str) {
     }
 }
 
-/// Append a response head. Framing headers set by a handler are ignored: the driver frames
+/// Append a response head: a JSON body's `Content-Type` (`json`), the response's headers,
+/// `Date`, then the framing. Framing headers set by a handler are ignored: the driver frames
 /// the body. Returns whether the connection may be kept alive after this response.
 fn encode_head(
     out: &mut Vec<u8>,
     parts: &http::response::Parts,
+    json: bool,
     framing: Framing,
     mut keep_alive: bool,
 ) -> bool {
@@ -209,17 +235,23 @@ fn encode_head(
         out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    if json && !parts.headers.contains_key(header::CONTENT_TYPE) {
+        out.extend_from_slice(b"Content-Type: application/json\r\n");
+    }
     let mut says_close = false;
     for (name, value) in &parts.headers {
         match *name {
             header::CONTENT_LENGTH | header::TRANSFER_ENCODING => continue,
-            header::CONNECTION if has_token(value, "close") => says_close = true,
+            header::CONNECTION if has_token(value.as_bytes(), "close") => says_close = true,
             _ => {}
         }
         title_case(out, name.as_str());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if wants_date(parts) {
+        push_date_line(out);
     }
     if says_close {
         keep_alive = false;
@@ -261,7 +293,7 @@ fn chunk_size(out: &mut Vec<u8>, len: usize) {
 /// client hung up (or the socket failed) first. Bytes that arrive are kept in `buf`.
 async fn until_hangup<S: Socket, F: Future>(
     io: &mut SockIo<S>,
-    buf: &mut Vec<u8>,
+    buf: &mut BytesMut,
     fut: F,
 ) -> Option<F::Output> {
     let mut fut = pin!(fut);
@@ -291,7 +323,7 @@ async fn flush<S: Socket>(io: &mut SockIo<S>, out: &mut Vec<u8>) -> std::io::Res
 /// failed, the body failed or ended short, or the client hung up).
 async fn write_body<S: Socket>(
     io: &mut SockIo<S>,
-    buf: &mut Vec<u8>,
+    buf: &mut BytesMut,
     out: &mut Vec<u8>,
     body: super::Body,
     framing: Framing,
@@ -301,6 +333,10 @@ async fn write_body<S: Socket>(
         Framing::Length(n) => n,
         Framing::Chunked => u64::MAX,
     };
+    if let Some(data) = body.ready_bytes() {
+        // The whole body is here: copy it behind the head when small, as a ready frame would be.
+        return write_ready(io, out, data, framing, remaining).await;
+    }
     let mut body = pin!(body);
     loop {
         // A frame that is ready goes out with what is pending; otherwise flush and wait.
@@ -367,23 +403,74 @@ async fn write_body<S: Socket>(
     }
 }
 
+/// Write a body held whole in memory after the head in `out` (framed as [`write_body`]
+/// frames one ready frame), then clear `out`.
+async fn write_ready<S: Socket>(
+    io: &mut SockIo<S>,
+    out: &mut Vec<u8>,
+    data: &[u8],
+    framing: Framing,
+    remaining: u64,
+) -> Result<(), ()> {
+    let (data, trailer): (&[u8], &[u8]) = match framing {
+        Framing::Chunked if data.is_empty() => (b"", b"0\r\n\r\n"),
+        Framing::Chunked => {
+            chunk_size(out, data.len());
+            (data, b"\r\n0\r\n\r\n")
+        }
+        _ => {
+            let take = usize::try_from(remaining)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
+            if (take as u64) < remaining {
+                // Shorter than its length: as a body that ends short.
+                return Err(());
+            }
+            (&data[..take], b"")
+        }
+    };
+    if data.len() <= COPY_LIMIT {
+        out.extend_from_slice(data);
+        out.extend_from_slice(trailer);
+        flush(io, out).await.map_err(drop)
+    } else {
+        let r = io
+            .write_all_vectored(&mut [IoSlice::new(out), IoSlice::new(data), IoSlice::new(trailer)])
+            .await;
+        out.clear();
+        r.map_err(drop)
+    }
+}
+
 /// Serve requests on `io` until the connection closes, shutdown is asked for between two
 /// requests, or a request is one for hyper.
 pub async fn drive<S: Socket>(
     mut io: SockIo<S>,
     peer: Arc<Peer>,
     ctx: Arc<ServerCtx>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Outcome<S> {
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_SPARE);
+    let mut buf = BytesMut::with_capacity(READ_SPARE);
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut line: Vec<u8> = Vec::with_capacity(128);
+    // One wait for shutdown for the whole connection: registering a new one for every request
+    // costs more than the rest of reading it.
+    let mut stop_rx = shutdown.clone();
+    let stop = async move {
+        let _ = stop_rx.wait_for(|v| *v).await;
+    };
+    let mut stop = pin!(stop);
     loop {
         let parsed = loop {
             if !buf.is_empty() {
-                match parse(&buf) {
+                match parse(&mut buf) {
                     Parse::Ready(p) => break p,
-                    Parse::Handoff => return Outcome::Handoff(io, Bytes::from(buf)),
+                    Parse::Handoff => return Outcome::Handoff(io, buf.freeze()),
+                    Parse::HandoffTaken(raw) => {
+                        let mut pre = BytesMut::from(raw);
+                        pre.extend_from_slice(&buf);
+                        return Outcome::Handoff(io, pre.freeze());
+                    }
                     Parse::Partial => {}
                 }
             }
@@ -394,7 +481,7 @@ pub async fn drive<S: Socket>(
             let read = tokio::select! {
                 biased;
                 r = io.recv(&mut buf, READ_SPARE) => Some(r),
-                _ = shutdown.wait_for(|v| *v), if idle => None,
+                () = &mut stop, if idle => None,
             };
             match read {
                 None => return close(io).await,
@@ -402,7 +489,6 @@ pub async fn drive<S: Socket>(
                 Some(Ok(_)) => {}
             }
         };
-        buf.drain(..parsed.consumed);
 
         let Some(resp) = until_hangup(
             &mut io,
@@ -430,7 +516,7 @@ pub async fn drive<S: Socket>(
             }
         };
         let keep_alive = parsed.keep_alive && !*shutdown.borrow();
-        let keep_alive = encode_head(&mut out, &parts, framing, keep_alive);
+        let keep_alive = encode_head(&mut out, &parts, body.is_json(), framing, keep_alive);
         if write_body(&mut io, &mut buf, &mut out, body, framing)
             .await
             .is_err()
@@ -444,7 +530,7 @@ pub async fn drive<S: Socket>(
             out = Vec::with_capacity(1024);
         }
         if buf.is_empty() && buf.capacity() > 64 * 1024 {
-            buf = Vec::with_capacity(READ_SPARE);
+            buf = BytesMut::with_capacity(READ_SPARE);
         }
     }
 }
@@ -461,16 +547,35 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn ready(raw: &[u8]) -> Parsed {
-        match parse(raw) {
-            Parse::Ready(p) => p,
+    /// The request at the start of `raw`, and the bytes left after it.
+    fn ready_rest(raw: &[u8]) -> (Parsed, BytesMut) {
+        let mut buf = BytesMut::from(raw);
+        match parse(&mut buf) {
+            Parse::Ready(p) => (p, buf),
             Parse::Partial => panic!("partial: {:?}", String::from_utf8_lossy(raw)),
-            Parse::Handoff => panic!("handoff: {:?}", String::from_utf8_lossy(raw)),
+            Parse::Handoff | Parse::HandoffTaken(_) => {
+                panic!("handoff: {:?}", String::from_utf8_lossy(raw))
+            }
         }
     }
 
+    fn ready(raw: &[u8]) -> Parsed {
+        ready_rest(raw).0
+    }
+
+    fn partial(raw: &[u8]) -> bool {
+        let mut buf = BytesMut::from(raw);
+        matches!(parse(&mut buf), Parse::Partial) && buf == raw
+    }
+
+    /// Whether `raw` goes to hyper, and with every byte.
     fn handoff(raw: &[u8]) -> bool {
-        matches!(parse(raw), Parse::Handoff)
+        let mut buf = BytesMut::from(raw);
+        match parse(&mut buf) {
+            Parse::Handoff => buf == raw,
+            Parse::HandoffTaken(taken) => [&taken[..], &buf[..]].concat() == raw,
+            _ => false,
+        }
     }
 
     #[test]
@@ -485,19 +590,16 @@ mod tests {
 
         let raw =
             b"POST /v1/layers HTTP/1.1\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcdGET";
-        let p = ready(raw);
-        assert_eq!(p.consumed, raw.len() - 3);
+        let (p, rest) = ready_rest(raw);
+        assert_eq!(rest, &b"GET"[..]);
         assert!(!p.keep_alive);
         assert_eq!(p.request.body().size_hint().exact(), Some(4));
     }
 
     #[test]
     fn waits_for_the_whole_head_and_body() {
-        assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost"), Parse::Partial));
-        assert!(matches!(
-            parse(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"),
-            Parse::Partial
-        ));
+        assert!(partial(b"GET / HTTP/1.1\r\nHost"));
+        assert!(partial(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"));
     }
 
     #[test]
@@ -522,6 +624,14 @@ mod tests {
         assert!(handoff(b"POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n"));
         assert!(handoff(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"));
         assert!(handoff(b"\x01\x02 garbage\r\n\r\n"));
+        // `httparse` takes this target, `http` refuses it: the request's bytes, already split
+        // off, still go first.
+        let raw = b"GET /a<b HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+        assert!(matches!(
+            parse(&mut BytesMut::from(&raw[..])),
+            Parse::HandoffTaken(_)
+        ));
+        assert!(handoff(raw));
         let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
         big.resize(MAX_HEAD + 10, b'a');
         assert!(handoff(&big));
@@ -537,7 +647,13 @@ mod tests {
         assert!(ka("Connection: close\r\nConnection: keep-alive\r\n"));
     }
 
-    fn head(status: u16, headers: &[(&str, &str)], framing: Framing, ka: bool) -> (String, bool) {
+    fn head(
+        status: u16,
+        headers: &[(&str, &str)],
+        json: bool,
+        framing: Framing,
+        ka: bool,
+    ) -> (String, bool) {
         let mut r = http::Response::new(());
         *r.status_mut() = StatusCode::from_u16(status).unwrap();
         for (k, v) in headers {
@@ -548,33 +664,81 @@ mod tests {
         }
         let (parts, ()) = r.into_parts();
         let mut out = Vec::new();
-        let ka = encode_head(&mut out, &parts, framing, ka);
+        let ka = encode_head(&mut out, &parts, json, framing, ka);
         (String::from_utf8(out).unwrap(), ka)
     }
 
     #[test]
     fn heads_are_written_as_hyper_writes_them() {
         assert_eq!(
-            head(200, &[("content-type", "application/json"), ("date", "D")], Framing::Length(12), true),
+            head(200, &[("content-type", "application/json"), ("date", "D")], false, Framing::Length(12), true),
             ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: D\r\nContent-Length: 12\r\n\r\n".into(), true)
         );
         assert_eq!(
-            head(404, &[("x-a-b", "1")], Framing::Chunked, false),
-            ("HTTP/1.1 404 Not Found\r\nX-A-B: 1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n".into(), false)
+            head(404, &[("x-a-b", "1"), ("date", "D")], false, Framing::Chunked, false),
+            ("HTTP/1.1 404 Not Found\r\nX-A-B: 1\r\nDate: D\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n".into(), false)
         );
         assert_eq!(
-            head(599, &[("content-length", "3")], Framing::Length(0), true),
+            head(
+                599,
+                &[("content-length", "3"), ("date", "D")],
+                false,
+                Framing::Length(0),
+                true
+            ),
             (
-                "HTTP/1.1 599 <none>\r\nContent-Length: 0\r\n\r\n".into(),
+                "HTTP/1.1 599 <none>\r\nDate: D\r\nContent-Length: 0\r\n\r\n".into(),
                 true
             )
         );
         assert_eq!(
-            head(204, &[("connection", "close")], Framing::None, true),
+            head(
+                204,
+                &[("connection", "close"), ("date", "D")],
+                false,
+                Framing::None,
+                true
+            ),
             (
-                "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".into(),
+                "HTTP/1.1 204 No Content\r\nConnection: close\r\nDate: D\r\n\r\n".into(),
                 false
             )
+        );
+    }
+
+    /// What the driver writes from elsewhere than the header map: a JSON body's
+    /// `Content-Type` first (unless the handler set one) and `Date` after the other headers
+    /// (unless set, and never on a `101`).
+    #[test]
+    fn json_type_and_date_are_written_around_the_headers() {
+        let (h, _) = head(200, &[("x-a", "1")], true, Framing::Length(2), true);
+        let date = h
+            .lines()
+            .find_map(|l| l.strip_prefix("Date: "))
+            .unwrap()
+            .to_string();
+        assert!(date.ends_with(" GMT"), "{date}");
+        assert_eq!(
+            h,
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-A: 1\r\nDate: {date}\r\nContent-Length: 2\r\n\r\n"
+            )
+        );
+        let (h, _) = head(
+            200,
+            &[("content-type", "text/plain"), ("date", "D")],
+            true,
+            Framing::Length(2),
+            true,
+        );
+        assert_eq!(
+            h,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: D\r\nContent-Length: 2\r\n\r\n"
+        );
+        let (h, _) = head(101, &[("upgrade", "websocket")], false, Framing::None, true);
+        assert_eq!(
+            h,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
         );
     }
 
@@ -597,7 +761,7 @@ mod tests {
             .map(|i| Ok(Bytes::from(vec![b'a' + (i % 26) as u8; 1000])))
             .collect();
         let body = super::super::Body::stream(futures_util::stream::iter(chunks));
-        let (mut buf, mut out) = (Vec::new(), b"HEAD\r\n\r\n".to_vec());
+        let (mut buf, mut out) = (BytesMut::new(), b"HEAD\r\n\r\n".to_vec());
         write_body(&mut io, &mut buf, &mut out, body, Framing::Chunked)
             .await
             .unwrap();

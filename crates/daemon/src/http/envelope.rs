@@ -6,8 +6,7 @@
 //! application/json`.
 
 use super::body::Body;
-use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, StatusCode};
 use pebble_api::{ErrorResult, gojson::write_go_json, status_text};
 use serde::Serialize;
 
@@ -44,11 +43,11 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u16) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// A response with `body` as JSON, framed like Go.
+/// A response with `body` as JSON, framed like Go. Its `Content-Type` is carried by the body
+/// ([`Body::json`]): an empty header map costs nothing.
 pub fn json_response(code: u16, body: Vec<u8>) -> Resp {
-    let mut resp = http::Response::new(Body::go_framed(Bytes::from(body)));
+    let mut resp = http::Response::new(Body::json(body));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(header::CONTENT_TYPE, JSON);
     resp
 }
 

@@ -10,7 +10,6 @@ use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 /// Default limit of a JSON request body read with [`Req::decode_json`].
 pub const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
@@ -84,7 +83,25 @@ impl Access {
 
 /// The future of a boxed handler.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Resp> + Send>>;
-type Handler = Arc<dyn Fn(Req) -> HandlerFuture + Send + Sync>;
+
+/// A route's handler.
+pub enum Handler {
+    /// A handler that may wait (for a body, a change, a process): its future is boxed.
+    Async(Box<dyn Fn(Req) -> HandlerFuture + Send + Sync>),
+    /// A handler that answers at once: called in place, with no future to allocate (the
+    /// endpoints clients poll).
+    Sync(Box<dyn Fn(Req) -> Resp + Send + Sync>),
+}
+
+impl Handler {
+    /// Run the handler on `req`.
+    pub async fn call(&self, req: Req) -> Resp {
+        match self {
+            Handler::Async(h) => h(req).await,
+            Handler::Sync(h) => h(req),
+        }
+    }
+}
 
 #[derive(Clone)]
 enum Seg {
@@ -187,7 +204,39 @@ impl Router {
         F: Fn(Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Resp> + Send + 'static,
     {
-        let handler: Handler = Arc::new(move |req| Box::pin(handler(req)) as HandlerFuture);
+        let handler = Handler::Async(Box::new(move |req| Box::pin(handler(req)) as HandlerFuture));
+        self.add_handler(method, pattern, access, handler)
+    }
+
+    /// Add a handler that answers without waiting for `method` on `pattern`.
+    pub fn add_sync<F>(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        access: Access,
+        handler: F,
+    ) -> &mut Self
+    where
+        F: Fn(Req) -> Resp + Send + Sync + 'static,
+    {
+        self.add_handler(method, pattern, access, Handler::Sync(Box::new(handler)))
+    }
+
+    /// Add a `GET` handler that answers without waiting.
+    pub fn get_sync<F>(&mut self, pattern: &str, access: Access, handler: F) -> &mut Self
+    where
+        F: Fn(Req) -> Resp + Send + Sync + 'static,
+    {
+        self.add_sync(Method::GET, pattern, access, handler)
+    }
+
+    fn add_handler(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        access: Access,
+        handler: Handler,
+    ) -> &mut Self {
         let route = self.route_mut(pattern);
         route.methods.retain(|m| m.method != method);
         route.methods.push(MethodRoute {

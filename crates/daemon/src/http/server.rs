@@ -43,10 +43,8 @@ pub struct ServerCtx {
     pub hyper_only: bool,
 }
 
-/// The `Date` header value for now (cached per second, per thread). Handlers that must place
-/// `Date` before another header (Go writes a sniffed `Content-Type` after it) insert it
-/// themselves.
-pub(crate) fn date_value() -> HeaderValue {
+/// The `Date` header value for now, as bytes (cached per second, per thread), passed to `f`.
+fn with_date<R>(f: impl FnOnce(&HeaderValue) -> R) -> R {
     thread_local! {
         static CACHE: std::cell::RefCell<Option<(u64, HeaderValue)>> =
             const { std::cell::RefCell::new(None) };
@@ -56,20 +54,66 @@ pub(crate) fn date_value() -> HeaderValue {
         .map_or(0, |d| d.as_secs());
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        if let Some((s, v)) = c.as_ref()
-            && *s == secs
-        {
-            return v.clone();
+        match c.as_ref() {
+            Some((s, v)) if *s == secs => f(v),
+            _ => {
+                let ts = i64::try_from(secs)
+                    .ok()
+                    .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                    .unwrap_or_else(jiff::Timestamp::now);
+                let v = HeaderValue::from_str(&timefmt::http_date(ts))
+                    .unwrap_or_else(|_| HeaderValue::from_static(""));
+                f(&c.insert((secs, v)).1)
+            }
         }
-        let ts = i64::try_from(secs)
-            .ok()
-            .and_then(|s| jiff::Timestamp::from_second(s).ok())
-            .unwrap_or_else(jiff::Timestamp::now);
-        let v = HeaderValue::from_str(&timefmt::http_date(ts))
-            .unwrap_or_else(|_| HeaderValue::from_static(""));
-        *c = Some((secs, v.clone()));
-        v
     })
+}
+
+/// The `Date` header value for now. Handlers that must place `Date` before another header (Go
+/// writes a sniffed `Content-Type` after it) insert it themselves; otherwise the server adds it
+/// after the response's other headers.
+pub(crate) fn date_value() -> HeaderValue {
+    with_date(HeaderValue::clone)
+}
+
+/// Append `Date: <now>\r\n`.
+pub(crate) fn push_date_line(out: &mut Vec<u8>) {
+    with_date(|v| {
+        out.extend_from_slice(b"Date: ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    });
+}
+
+/// Whether the server adds `Date` to `resp` (gorilla/websocket writes its 101 response itself,
+/// without one).
+pub(crate) fn wants_date(resp: &http::response::Parts) -> bool {
+    resp.status != StatusCode::SWITCHING_PROTOCOLS && !resp.headers.contains_key(header::DATE)
+}
+
+/// Put into the header map what the driver writes from elsewhere, for hyper: a JSON body's
+/// `Content-Type` before the other headers, and `Date` after them.
+fn complete_headers(resp: Resp) -> Resp {
+    let (mut parts, body) = resp.into_parts();
+    if body.is_json() && !parts.headers.contains_key(header::CONTENT_TYPE) {
+        let mut headers = http::HeaderMap::with_capacity(parts.headers.len() + 2);
+        headers.insert(header::CONTENT_TYPE, envelope::JSON);
+        let mut last = None;
+        for (name, value) in std::mem::take(&mut parts.headers) {
+            // `None`: another value of the last name.
+            if let Some(n) = name {
+                last = Some(n);
+            }
+            if let Some(n) = &last {
+                headers.append(n.clone(), value);
+            }
+        }
+        parts.headers = headers;
+    }
+    if wants_date(&parts) {
+        parts.headers.insert(header::DATE, date_value());
+    }
+    http::Response::from_parts(parts, body)
 }
 
 /// Go's `path.Clean` for URL paths, keeping a trailing slash (gorilla/mux `cleanPath`).
@@ -148,8 +192,9 @@ fn log_request(line: &[u8], peer: &Peer, start: Instant, status: u16) {
     });
 }
 
-/// Handle one request: routing, access, handler, headers, request log. `line` is scratch
-/// space for the request log line (a connection reuses one).
+/// Handle one request: routing, access, handler, request log. `line` is scratch space for the
+/// request log line (a connection reuses one). The response lacks what the server writes
+/// itself: `Date`, and the `Content-Type` of a JSON body ([`super::Body::is_json`]).
 ///
 /// The request log line is written when the handler has returned, before the response goes
 /// out (as Pebble, whose buffered responses are flushed after its logging middleware returns),
@@ -164,7 +209,7 @@ pub async fn handle(
     log_prefix(line, peer, req.method(), req.uri());
     let path = req.uri().path();
 
-    let (mut resp, log) = if path != "/" && !is_clean(path) {
+    let (resp, log) = if path != "/" && !is_clean(path) {
         let mut r = http::Response::new(super::Body::empty());
         *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
         let mut loc = clean_path(path);
@@ -193,18 +238,12 @@ pub async fn handle(
                     (envelope::unauthorized(), log)
                 } else {
                     let r = Req::new(ctx.daemon.clone(), req, user, peer.transport, vars);
-                    (handler(r).await, log)
+                    (handler.call(r).await, log)
                 }
             }
         }
     };
 
-    // gorilla/websocket writes its 101 response itself, without a Date.
-    if !resp.headers().contains_key(header::DATE)
-        && resp.status() != StatusCode::SWITCHING_PROTOCOLS
-    {
-        resp.headers_mut().insert(header::DATE, date_value());
-    }
     if log {
         log_request(line, peer, start, resp.status().as_u16());
     }
@@ -263,7 +302,7 @@ async fn serve_hyper<I>(
         async move {
             let mut line = Vec::new();
             let resp = handle(&ctx, &peer, req.map(ReqBody::Incoming), &mut line).await;
-            Ok::<_, Infallible>(resp)
+            Ok::<_, Infallible>(complete_headers(resp))
         }
     });
     let conn = http1::Builder::new()

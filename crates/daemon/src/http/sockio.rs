@@ -13,6 +13,7 @@
 //! and a short read clears the readiness as tokio's own streams do, so that the next read
 //! waits for the runtime instead of returning `EAGAIN`.
 
+use bytes::BytesMut;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
@@ -117,7 +118,7 @@ impl<S: Socket> SockIo<S> {
     pub fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,
-        buf: &mut Vec<u8>,
+        buf: &mut BytesMut,
         min_spare: usize,
     ) -> Poll<io::Result<usize>> {
         buf.reserve(min_spare);
@@ -153,7 +154,7 @@ impl<S: Socket> SockIo<S> {
     }
 
     /// Read into `buf` (see [`SockIo::poll_recv`]).
-    pub async fn recv(&mut self, buf: &mut Vec<u8>, min_spare: usize) -> io::Result<usize> {
+    pub async fn recv(&mut self, buf: &mut BytesMut, min_spare: usize) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.poll_recv(cx, buf, min_spare)).await
     }
 

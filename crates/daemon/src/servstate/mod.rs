@@ -131,17 +131,44 @@ pub struct ServiceStatusRef<'a> {
     pub current: &'static str,
     /// When `current` last changed; `None` if never started.
     pub current_since: Option<SystemTime>,
+    /// `current_since` as the API shows it (RFC 3339 in the local zone, Go's trimmed
+    /// fraction), made once per change.
+    pub current_since_text: Option<&'a str>,
 }
 
-impl ServiceStatus {
-    /// The borrowed form.
-    pub fn as_ref(&self) -> ServiceStatusRef<'_> {
-        ServiceStatusRef {
-            name: &self.name,
-            startup: startup_str(&self.startup),
-            current: self.current,
-            current_since: self.current_since,
+/// The plan's services, sorted by name, with their status (see
+/// [`ServiceManager::services_with`]).
+pub struct ServiceStatusIter<'a> {
+    inner: &'a Inner,
+    names: &'a [String],
+    order: std::slice::Iter<'a, usize>,
+}
+
+impl<'a> Iterator for ServiceStatusIter<'a> {
+    type Item = ServiceStatusRef<'a>;
+
+    fn next(&mut self) -> Option<ServiceStatusRef<'a>> {
+        for &i in self.order.by_ref() {
+            let Some((_, s)) = self.inner.plan.services.get_index(i) else {
+                continue;
+            };
+            if !self.names.is_empty() && !self.names.contains(&s.name) {
+                continue;
+            }
+            let data = self.inner.services.get(&s.name);
+            return Some(ServiceStatusRef {
+                name: &s.name,
+                startup: startup_str(&s.startup),
+                current: data.map_or("inactive", |d| d.state.status()),
+                current_since: data.map(|d| d.since),
+                current_since_text: data.map(ServiceData::since_text),
+            });
         }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.order.len()))
     }
 }
 
@@ -176,6 +203,8 @@ struct ServiceData {
     config: Service,
     state: State,
     since: SystemTime,
+    /// `since` as the API shows it, made when first asked for.
+    since_text: std::cell::OnceCell<String>,
     backoff_num: u32,
     backoff_time: Duration,
     pid: Option<i32>,
@@ -197,6 +226,7 @@ impl ServiceData {
             config,
             state: State::Initial,
             since: SystemTime::now(),
+            since_text: std::cell::OnceCell::new(),
             backoff_num: 0,
             backoff_time: Duration::ZERO,
             pid: None,
@@ -213,9 +243,22 @@ impl ServiceData {
 
     fn set_state(&mut self, state: State) {
         if state.status() != self.state.status() {
-            self.since = SystemTime::now();
+            self.set_since(SystemTime::now());
         }
         self.state = state;
+    }
+
+    fn set_since(&mut self, since: SystemTime) {
+        self.since = since;
+        self.since_text = std::cell::OnceCell::new();
+    }
+
+    fn since_text(&self) -> &str {
+        self.since_text.get_or_init(|| {
+            jiff::Timestamp::try_from(self.since)
+                .map(crate::timefmt::rfc3339_nano)
+                .unwrap_or_default()
+        })
     }
 
     fn cancel_timer(&mut self) {
@@ -235,6 +278,8 @@ impl ServiceData {
 
 struct Inner {
     plan: Arc<Plan>,
+    /// Indexes of `plan.services`, in the order of their names.
+    by_name: Vec<usize>,
     services: HashMap<String, ServiceData>,
 }
 
@@ -284,6 +329,7 @@ impl ServiceManager {
             opts,
             inner: Mutex::new(Inner {
                 plan: Arc::new(Plan::default()),
+                by_name: Vec::new(),
                 services: HashMap::new(),
             }),
             shutdown_tx,
@@ -296,7 +342,14 @@ impl ServiceManager {
 
     /// Use `plan` from now on (running services are not restarted; see [`Self::replan_lists`]).
     pub fn set_plan(&self, plan: Arc<Plan>) {
-        self.lock().plan = plan;
+        let mut by_name: Vec<usize> = (0..plan.services.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| {
+            let name = |i| plan.services.get_index(i).map(|(n, _)| n);
+            name(a).cmp(&name(b))
+        });
+        let mut inner = self.lock();
+        inner.plan = plan;
+        inner.by_name = by_name;
     }
 
     /// Receiver of daemon shutdown requests made by service actions: `Some(exit code)`.
@@ -469,45 +522,29 @@ impl ServiceManager {
     /// are omitted.
     pub fn services(&self, names: &[String]) -> Vec<ServiceStatus> {
         self.services_with(names, |list| {
-            list.iter()
-                .map(|s| ServiceStatus {
-                    name: s.name.to_string(),
-                    startup: s.startup.to_string(),
-                    current: s.current,
-                    current_since: s.current_since,
-                })
-                .collect()
+            list.map(|s| ServiceStatus {
+                name: s.name.to_string(),
+                startup: s.startup.to_string(),
+                current: s.current,
+                current_since: s.current_since,
+            })
+            .collect()
         })
     }
 
-    /// [`Self::services`] without copying: `f` sees the list, sorted by name, under the
+    /// [`Self::services`] without copying: `f` goes through the list, sorted by name, under the
     /// manager's lock (so `f` must not call back into the manager).
     pub fn services_with<R>(
         &self,
         names: &[String],
-        f: impl FnOnce(&[ServiceStatusRef<'_>]) -> R,
+        f: impl FnOnce(ServiceStatusIter<'_>) -> R,
     ) -> R {
         let inner = self.lock();
-        let mut out: Vec<ServiceStatusRef<'_>> = inner
-            .plan
-            .services
-            .values()
-            .filter(|s| names.is_empty() || names.contains(&s.name))
-            .map(|s| {
-                let (current, since) = match inner.services.get(&s.name) {
-                    Some(d) => (d.state.status(), Some(d.since)),
-                    None => ("inactive", None),
-                };
-                ServiceStatusRef {
-                    name: &s.name,
-                    startup: startup_str(&s.startup),
-                    current,
-                    current_since: since,
-                }
-            })
-            .collect();
-        out.sort_unstable_by(|a, b| a.name.cmp(b.name));
-        f(&out)
+        f(ServiceStatusIter {
+            inner: &inner,
+            names,
+            order: inner.by_name.iter(),
+        })
     }
 
     /// Metrics of every service the manager has tried to start (whether or not it is still in

@@ -698,7 +698,7 @@ async fn replan_restarts_a_service_whose_workload_changed() {
 fn put_record(mgr: &ServiceManager, name: &str, state: State, since: SystemTime) {
     let mut data = ServiceData::new(svc(name));
     data.state = state;
-    data.since = since;
+    data.set_since(since);
     data.start_count = 1;
     mgr.lock().services.insert(name.to_string(), data);
 }

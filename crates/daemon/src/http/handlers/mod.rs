@@ -25,11 +25,8 @@ pub fn router() -> Router {
         .post("/v1/changes/{id}", Access::Admin, changes::abort)
         .no_log("/v1/changes/{id}");
     r.get("/v1/changes/{id}/wait", Access::Read, changes::wait);
-    r.get("/v1/services", Access::Read, services::list).post(
-        "/v1/services",
-        Access::Admin,
-        services::action,
-    );
+    r.get_sync("/v1/services", Access::Read, services::list)
+        .post("/v1/services", Access::Admin, services::action);
     r.get(
         "/v1/services/{name}",
         Access::Read,
