@@ -216,7 +216,11 @@ struct ServiceData {
     stop_txs: Vec<oneshot::Sender<Result<(), ServiceError>>>,
     restarting: bool,
     timer: Option<AbortHandle>,
-    reset_timer: Option<AbortHandle>,
+    /// When the backoff counters reset if the process is running then (`backoff-limit` after
+    /// it was spawned). Checked when it exits, instead of a timer pending for every service.
+    reset_due: Option<tokio::time::Instant>,
+    /// When the current process entered `Running`.
+    running_from: Option<tokio::time::Instant>,
 }
 
 impl ServiceData {
@@ -237,7 +241,8 @@ impl ServiceData {
             stop_txs: Vec::new(),
             restarting: false,
             timer: None,
-            reset_timer: None,
+            reset_due: None,
+            running_from: None,
         }
     }
 
@@ -245,7 +250,25 @@ impl ServiceData {
         if state.status() != self.state.status() {
             self.set_since(SystemTime::now());
         }
+        if state != State::Running {
+            self.running_from = None;
+        } else if self.state != State::Running {
+            self.running_from = Some(tokio::time::Instant::now());
+        }
         self.state = state;
+    }
+
+    /// Reset the backoff counters if the process that exits now was running at its
+    /// [`ServiceData::reset_due`] time, as Pebble's reset timer would have done then.
+    fn reset_backoff_if_due(&mut self) {
+        let now = tokio::time::Instant::now();
+        if let (Some(due), Some(from)) = (self.reset_due, self.running_from)
+            && from <= due
+            && due <= now
+        {
+            self.backoff_num = 0;
+            self.backoff_time = Duration::ZERO;
+        }
     }
 
     fn set_since(&mut self, since: SystemTime) {
@@ -824,8 +847,7 @@ impl ServiceManager {
         })
     }
 
-    /// Spawn the service's process and start its exit watcher, output pump and backoff-reset
-    /// timer. On error nothing changed except nothing.
+    /// Spawn the service's process and start its exit watcher and output pump. On error nothing changed except nothing.
     fn spawn_process(&self, name: &str, data: &mut ServiceData) -> Result<(), ServiceError> {
         let spec = self
             .spawn_spec(&data.config)
@@ -855,25 +877,12 @@ impl ServiceManager {
                 m.on_exit(&svc, generation, code);
             }
         });
-        if let Some(t) = data.reset_timer.take() {
-            t.abort();
-        }
         let limit = data
             .config
             .backoff_limit
             .map(|d| d.0)
             .unwrap_or(DEFAULT_BACKOFF_LIMIT);
-        let weak = self.me.clone();
-        let svc = name.to_string();
-        data.reset_timer = Some(
-            tokio::spawn(async move {
-                tokio::time::sleep(limit).await;
-                if let Some(m) = weak.upgrade() {
-                    m.on_reset_timer(&svc, generation);
-                }
-            })
-            .abort_handle(),
-        );
+        data.reset_due = Some(tokio::time::Instant::now() + limit);
         Ok(())
     }
 
@@ -891,17 +900,6 @@ impl ServiceManager {
             })
             .abort_handle(),
         );
-    }
-
-    fn on_reset_timer(&self, name: &str, generation: u64) {
-        let mut inner = self.lock();
-        if let Some(d) = inner.services.get_mut(name)
-            && d.generation == generation
-            && d.state == State::Running
-        {
-            d.backoff_num = 0;
-            d.backoff_time = Duration::ZERO;
-        }
     }
 
     fn on_timer(&self, name: &str, generation: u64, kind: TimerKind) {
@@ -955,9 +953,7 @@ impl ServiceManager {
             return;
         }
         data.pid = None;
-        if let Some(t) = data.reset_timer.take() {
-            t.abort();
-        }
+        data.reset_backoff_if_due();
         match data.state {
             State::Starting | State::Running => {
                 pebble_log!("Service {:?} stopped unexpectedly with code {}", name, code);

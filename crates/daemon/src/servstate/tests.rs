@@ -200,6 +200,48 @@ async fn backoff_resets_after_running_backoff_limit() {
     );
 }
 
+/// The reset needs the process running at `backoff-limit` after its spawn: one that exits
+/// just before keeps the counters. A restarted process is running at once (no start check),
+/// so with a limit shorter than its runs every restart waits the first delay again.
+#[tokio::test(start_paused = true)]
+async fn backoff_resets_only_for_processes_running_at_backoff_limit() {
+    let mut a = svc("a");
+    a.backoff_limit = Some(GoDuration(Duration::from_secs(10)));
+    let (fake, mgr) = setup(vec![a]);
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    for n in 1..=3 {
+        fake.wait_spawned(n).await.exit(1);
+    }
+    let p = fake.wait_spawned(4).await;
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    p.exit(1);
+    let t0 = Instant::now();
+    fake.wait_spawned(5).await;
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_secs(4) && waited <= Duration::from_millis(4_410),
+        "{waited:?}"
+    );
+
+    let mut b = svc("b");
+    b.backoff_delay = Some(GoDuration(Duration::from_millis(100)));
+    b.backoff_limit = Some(GoDuration(Duration::from_millis(500)));
+    let (fake, mgr) = setup(vec![b]);
+    bg_start(&mgr, "b").await.unwrap().0.unwrap();
+    for n in 1..=4 {
+        let p = fake.wait_spawned(n).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        p.exit(1);
+        let t0 = Instant::now();
+        fake.wait_spawned(n + 1).await;
+        let waited = t0.elapsed();
+        assert!(
+            waited >= Duration::from_millis(100) && waited <= Duration::from_millis(111),
+            "restart {n}: {waited:?}"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn stop_escalates_sigterm_sigkill_then_fails() {
     let (fake, mgr) = setup(vec![svc("a")]);
