@@ -208,26 +208,17 @@ impl Router {
         self.add_handler(method, pattern, access, handler)
     }
 
-    /// Add a handler that answers without waiting for `method` on `pattern`.
-    pub fn add_sync<F>(
-        &mut self,
-        method: Method,
-        pattern: &str,
-        access: Access,
-        handler: F,
-    ) -> &mut Self
-    where
-        F: Fn(Req) -> Resp + Send + Sync + 'static,
-    {
-        self.add_handler(method, pattern, access, Handler::Sync(Box::new(handler)))
-    }
-
     /// Add a `GET` handler that answers without waiting.
     pub fn get_sync<F>(&mut self, pattern: &str, access: Access, handler: F) -> &mut Self
     where
         F: Fn(Req) -> Resp + Send + Sync + 'static,
     {
-        self.add_sync(Method::GET, pattern, access, handler)
+        self.add_handler(
+            Method::GET,
+            pattern,
+            access,
+            Handler::Sync(Box::new(handler)),
+        )
     }
 
     fn add_handler(

@@ -177,23 +177,28 @@ async fn backoff_sequence_with_jitter() {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn backoff_resets_after_running_backoff_limit() {
+/// With `backoff-limit` 10 s: three quick failures (backoffs 0.5, 1 and 2 s), a fourth process
+/// that runs for `run`, then the wait before the fifth.
+async fn wait_after_fourth_run(run: Duration) -> Duration {
     let mut a = svc("a");
     a.backoff_limit = Some(GoDuration(Duration::from_secs(10)));
     let (fake, mgr) = setup(vec![a]);
     bg_start(&mgr, "a").await.unwrap().0.unwrap();
-    // Three quick failures: 0.5, 1, 2.
     for n in 1..=3 {
         fake.wait_spawned(n).await.exit(1);
     }
     let p = fake.wait_spawned(4).await;
-    // Stays up for longer than backoff-limit: counters reset.
-    tokio::time::sleep(Duration::from_secs(11)).await;
+    tokio::time::sleep(run).await;
     p.exit(1);
     let t0 = Instant::now();
     fake.wait_spawned(5).await;
-    let waited = t0.elapsed();
+    t0.elapsed()
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_resets_after_running_backoff_limit() {
+    // Up for longer than backoff-limit: counters reset, the next wait is the first one.
+    let waited = wait_after_fourth_run(Duration::from_secs(11)).await;
     assert!(
         waited >= Duration::from_millis(500) && waited <= Duration::from_millis(551),
         "{waited:?}"
@@ -205,19 +210,7 @@ async fn backoff_resets_after_running_backoff_limit() {
 /// so with a limit shorter than its runs every restart waits the first delay again.
 #[tokio::test(start_paused = true)]
 async fn backoff_resets_only_for_processes_running_at_backoff_limit() {
-    let mut a = svc("a");
-    a.backoff_limit = Some(GoDuration(Duration::from_secs(10)));
-    let (fake, mgr) = setup(vec![a]);
-    bg_start(&mgr, "a").await.unwrap().0.unwrap();
-    for n in 1..=3 {
-        fake.wait_spawned(n).await.exit(1);
-    }
-    let p = fake.wait_spawned(4).await;
-    tokio::time::sleep(Duration::from_secs(9)).await;
-    p.exit(1);
-    let t0 = Instant::now();
-    fake.wait_spawned(5).await;
-    let waited = t0.elapsed();
+    let waited = wait_after_fourth_run(Duration::from_secs(9)).await;
     assert!(
         waited >= Duration::from_secs(4) && waited <= Duration::from_millis(4_410),
         "{waited:?}"
