@@ -11,6 +11,21 @@ use std::task::{Context, Poll};
 /// Bodies up to this size get `Content-Length`; larger ones are sent chunked, as Go does.
 pub const CHUNKING_THRESHOLD: usize = 2048;
 
+/// A JSON body: a handler's buffer, or shared bytes (a kept rendering).
+pub struct JsonBytes(Data);
+
+impl From<Vec<u8>> for JsonBytes {
+    fn from(v: Vec<u8>) -> JsonBytes {
+        JsonBytes(Data::Vec(v))
+    }
+}
+
+impl From<Bytes> for JsonBytes {
+    fn from(b: Bytes) -> JsonBytes {
+        JsonBytes(Data::Bytes(b))
+    }
+}
+
 /// Bytes a body holds from the start.
 enum Data {
     Bytes(Bytes),
@@ -68,10 +83,10 @@ impl Body {
         Body { kind, json: false }
     }
 
-    /// A handler's JSON buffer, framed as [`Body::go_framed`], with `Content-Type:
-    /// application/json`.
-    pub fn json(bytes: Vec<u8>) -> Body {
-        let data = Data::Vec(bytes);
+    /// A JSON body (a handler's buffer or kept bytes), framed as [`Body::go_framed`], with
+    /// `Content-Type: application/json`.
+    pub fn json(bytes: JsonBytes) -> Body {
+        let data = bytes.0;
         let kind = if data.as_slice().len() > CHUNKING_THRESHOLD {
             Kind::Chunked(Some(data))
         } else if data.as_slice().is_empty() {

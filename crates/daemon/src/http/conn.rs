@@ -88,9 +88,10 @@ enum Framing {
 /// Parse the request at the start of `buf`. A request that is ready is split off `buf`, and
 /// its target, header values and body share those bytes (no copies).
 fn parse(buf: &mut BytesMut) -> Parse {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let head_len = match req.parse(buf) {
+    let mut headers =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let head_len = match req.parse_with_uninit_headers(buf, &mut headers) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Parse::Partial,
         _ => return Parse::Handoff,
@@ -119,8 +120,9 @@ fn parse(buf: &mut BytesMut) -> Parse {
         at..at + s.len()
     };
     let path = span(path.as_bytes());
-    let mut fields: [(Option<HeaderName>, std::ops::Range<usize>); MAX_HEADERS] =
-        [const { (None, 0..0) }; MAX_HEADERS];
+    // Where each field's name and value lie in `buf` (heads are at most 64 KiB), to build the
+    // header map from the request's own bytes once they are split off.
+    let mut fields = [[0u32; 4]; MAX_HEADERS];
     let mut length: Option<usize> = None;
     let mut keep_alive = true;
     for (h, field) in req.headers.iter().zip(fields.iter_mut()) {
@@ -155,7 +157,9 @@ fn parse(buf: &mut BytesMut) -> Parse {
             }
             _ => {}
         }
-        *field = (Some(name), span(h.value));
+        let (n, v) = (span(h.name.as_bytes()), span(h.value));
+        // The buffer holds at most a head, a 64 KiB body and one read: the offsets fit.
+        *field = [n.start, n.end, v.start, v.end].map(|x| x as u32);
     }
     let count = req.headers.len();
     let length = length.unwrap_or(0);
@@ -172,9 +176,10 @@ fn parse(buf: &mut BytesMut) -> Parse {
         return Parse::HandoffTaken(raw);
     };
     let mut map = HeaderMap::with_capacity(count);
-    for (name, range) in fields.into_iter().take(count) {
-        let Some(name) = name else { continue };
-        let Ok(value) = HeaderValue::from_maybe_shared(raw.slice(range)) else {
+    for &[ns, ne, vs, ve] in &fields[..count] {
+        let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize]);
+        let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize));
+        let (Ok(name), Ok(value)) = (name, value) else {
             return Parse::HandoffTaken(raw);
         };
         map.append(name, value);
@@ -294,9 +299,8 @@ fn chunk_size(out: &mut Vec<u8>, len: usize) {
 async fn until_hangup<S: Socket, F: Future>(
     io: &mut SockIo<S>,
     buf: &mut BytesMut,
-    fut: F,
+    mut fut: Pin<&mut F>,
 ) -> Option<F::Output> {
-    let mut fut = pin!(fut);
     loop {
         let watching = buf.is_empty();
         tokio::select! {
@@ -344,7 +348,7 @@ async fn write_body<S: Socket>(
             Some(next) => next,
             None => {
                 flush(io, out).await.map_err(drop)?;
-                until_hangup(io, buf, body.frame()).await.ok_or(())?
+                until_hangup(io, buf, pin!(body.frame())).await.ok_or(())?
             }
         };
         let data = match next {
@@ -460,6 +464,10 @@ pub async fn drive<S: Socket>(
         let _ = stop_rx.wait_for(|v| *v).await;
     };
     let mut stop = pin!(stop);
+    // Whether shutdown was asked for: it only ever turns true, so any change of the value
+    // since this receiver was made means it (an atomic load, where reading the value locks).
+    let already = *shutdown.borrow();
+    let stopping = || already || shutdown.has_changed().unwrap_or(true);
     loop {
         let parsed = loop {
             if !buf.is_empty() {
@@ -475,7 +483,7 @@ pub async fn drive<S: Socket>(
                 }
             }
             let idle = buf.is_empty();
-            if idle && *shutdown.borrow() {
+            if idle && stopping() {
                 return close(io).await;
             }
             let read = tokio::select! {
@@ -490,10 +498,11 @@ pub async fn drive<S: Socket>(
             }
         };
 
+        // Pinned in place: the request's future is large, and not moved again.
         let Some(resp) = until_hangup(
             &mut io,
             &mut buf,
-            handle(&ctx, &peer, parsed.request, &mut line),
+            pin!(handle(&ctx, &peer, parsed.request, &mut line)),
         )
         .await
         else {
@@ -515,7 +524,7 @@ pub async fn drive<S: Socket>(
                 None => Framing::Chunked,
             }
         };
-        let keep_alive = parsed.keep_alive && !*shutdown.borrow();
+        let keep_alive = parsed.keep_alive && !stopping();
         let keep_alive = encode_head(&mut out, &parts, body.is_json(), framing, keep_alive);
         if write_body(&mut io, &mut buf, &mut out, body, framing)
             .await

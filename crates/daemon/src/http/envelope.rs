@@ -5,7 +5,7 @@
 //! with Go's escaping (`<`, `>`, `&` as `\u003c`...), no trailing newline, `Content-Type:
 //! application/json`.
 
-use super::body::Body;
+use super::body::{Body, JsonBytes};
 use http::{HeaderValue, StatusCode};
 use pebble_api::{ErrorResult, gojson::write_go_json, status_text};
 use serde::Serialize;
@@ -45,8 +45,8 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u16) {
 
 /// A response with `body` as JSON, framed like Go. Its `Content-Type` is carried by the body
 /// ([`Body::json`]): an empty header map costs nothing.
-pub fn json_response(code: u16, body: Vec<u8>) -> Resp {
-    let mut resp = http::Response::new(Body::json(body));
+pub fn json_response(code: u16, body: impl Into<JsonBytes>) -> Resp {
+    let mut resp = http::Response::new(Body::json(body.into()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp
 }
@@ -85,12 +85,17 @@ pub fn sync<T: Serialize + ?Sized>(result: &T) -> Resp {
 /// 200 sync response whose `result` JSON `write_result` appends to the buffer (for handlers
 /// that write their JSON directly, without serde).
 pub fn sync_with(size_hint: usize, write_result: impl FnOnce(&mut Vec<u8>)) -> Resp {
+    json_response(200, sync_body_with(size_hint, write_result))
+}
+
+/// The body of [`sync_with`].
+pub fn sync_body_with(size_hint: usize, write_result: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + size_hint);
     head(&mut out, "sync", 200);
     out.extend_from_slice(b",\"result\":");
     write_result(&mut out);
     out.push(b'}');
-    json_response(200, out)
+    out
 }
 
 /// Sync response with a non-200 status (health's 502).

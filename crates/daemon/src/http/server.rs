@@ -49,9 +49,20 @@ fn with_date<R>(f: impl FnOnce(&HeaderValue) -> R) -> R {
         static CACHE: std::cell::RefCell<Option<(u64, HeaderValue)>> =
             const { std::cell::RefCell::new(None) };
     }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    // The coarse clock (the time of the last tick, a few ms behind at most) is enough for a
+    // one-second field, and cheaper to read than the precise one.
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to write.
+    let secs = if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
+        u64::try_from(ts.tv_sec).unwrap_or(0)
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         match c.as_ref() {

@@ -300,6 +300,10 @@ impl ServiceData {
 }
 
 struct Inner {
+    /// Bumped whenever the state may have changed (each [`ServiceManager::lock`]).
+    version: u64,
+    /// [`ServiceManager::full_list_rendered`]'s last rendering, and the version it shows.
+    rendered: Option<(u64, bytes::Bytes)>,
     plan: Arc<Plan>,
     /// Indexes of `plan.services`, in the order of their names.
     by_name: Vec<usize>,
@@ -351,6 +355,8 @@ impl ServiceManager {
             spawner,
             opts,
             inner: Mutex::new(Inner {
+                version: 0,
+                rendered: None,
                 plan: Arc::new(Plan::default()),
                 by_name: Vec::new(),
                 services: HashMap::new(),
@@ -359,7 +365,15 @@ impl ServiceManager {
         })
     }
 
+    /// The state, for any use: the holder may change it, so renderings made before are stale.
     fn lock(&self) -> MutexGuard<'_, Inner> {
+        let mut inner = self.lock_read();
+        inner.version = inner.version.wrapping_add(1);
+        inner
+    }
+
+    /// The state, to read it without changing it.
+    fn lock_read(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -562,12 +576,34 @@ impl ServiceManager {
         names: &[String],
         f: impl FnOnce(ServiceStatusIter<'_>) -> R,
     ) -> R {
-        let inner = self.lock();
+        let inner = self.lock_read();
         f(ServiceStatusIter {
             inner: &inner,
             names,
             order: inner.by_name.iter(),
         })
+    }
+
+    /// What `render` makes of the whole list (as [`Self::services_with`] with no names), made
+    /// again only once the state has changed since the last call: clients poll the list. One
+    /// caller only (`GET /v1/services`): the rendering is kept whatever made it.
+    pub fn full_list_rendered(
+        &self,
+        render: impl FnOnce(ServiceStatusIter<'_>) -> bytes::Bytes,
+    ) -> bytes::Bytes {
+        let mut inner = self.lock_read();
+        if let Some((version, bytes)) = &inner.rendered
+            && *version == inner.version
+        {
+            return bytes.clone();
+        }
+        let bytes = render(ServiceStatusIter {
+            inner: &inner,
+            names: &[],
+            order: inner.by_name.iter(),
+        });
+        inner.rendered = Some((inner.version, bytes.clone()));
+        bytes
     }
 
     /// Metrics of every service the manager has tried to start (whether or not it is still in

@@ -781,3 +781,34 @@ async fn prune_keeps_at_most_max_stopped_oldest_first() {
     assert_eq!(left, ["run", "s3", "s4"]);
     assert_eq!(mgr.prune(now, Duration::from_secs(86_400 * 7), 2), 0);
 }
+
+/// The kept rendering of the whole list is made again once anything may have changed (a
+/// start, a new plan), and only then.
+#[tokio::test(start_paused = true)]
+async fn full_list_rendering_is_kept_until_the_state_changes() {
+    let (fake, mgr) = setup(vec![svc("a"), svc("b")]);
+    let renders = std::cell::Cell::new(0);
+    let render = |list: ServiceStatusIter<'_>| {
+        renders.set(renders.get() + 1);
+        let text: Vec<String> = list.map(|s| format!("{}={}", s.name, s.current)).collect();
+        bytes::Bytes::from(text.join(","))
+    };
+    assert_eq!(mgr.full_list_rendered(render), "a=inactive,b=inactive");
+    assert_eq!(mgr.full_list_rendered(render), "a=inactive,b=inactive");
+    assert_eq!(renders.get(), 1);
+    // Reading the state in other ways keeps it.
+    let _ = mgr.services(&[]);
+    assert_eq!(mgr.full_list_rendered(render), "a=inactive,b=inactive");
+    assert_eq!(renders.get(), 1);
+
+    bg_start(&mgr, "a").await.unwrap().0.unwrap();
+    assert!(fake.last().is_some());
+    assert_eq!(mgr.full_list_rendered(render), "a=active,b=inactive");
+    assert_eq!(renders.get(), 2);
+
+    let mut plan = Plan::default();
+    plan.services.insert("c".into(), svc("c"));
+    mgr.set_plan(Arc::new(plan));
+    assert_eq!(mgr.full_list_rendered(render), "c=inactive");
+    assert_eq!(renders.get(), 3);
+}

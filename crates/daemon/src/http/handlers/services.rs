@@ -5,7 +5,7 @@ use crate::http::router::Req;
 use crate::overlord::ActionError;
 #[cfg(test)]
 use crate::servstate::ServiceStatus;
-use crate::servstate::ServiceStatusRef;
+use crate::servstate::{ServiceStatusIter, ServiceStatusRef};
 #[cfg(test)]
 use pebble_api::ServiceInfo;
 use pebble_api::ServicesRequest;
@@ -14,9 +14,18 @@ use pebble_api::gojson::write_go_str;
 /// `GET /v1/services?names=` (read).
 pub fn list(req: Req) -> Resp {
     let names = req.query_list("names");
-    req.daemon.services().services_with(&names, |services| {
+    let manager = req.daemon.services();
+    let render = |services: ServiceStatusIter<'_>| {
         let hint = 96 * services.size_hint().1.unwrap_or(0);
-        envelope::sync_with(hint, |out| write_service_infos(out, services))
+        envelope::sync_body_with(hint, |out| write_service_infos(out, services))
+    };
+    if names.is_empty() {
+        // Polled: the same bytes until a service or the plan changes.
+        let body = manager.full_list_rendered(|services| bytes::Bytes::from(render(services)));
+        return envelope::json_response(200, body);
+    }
+    manager.services_with(&names, |services| {
+        envelope::json_response(200, render(services))
     })
 }
 
