@@ -85,9 +85,55 @@ enum Framing {
     Chunked,
 }
 
+thread_local! {
+    /// A header map kept for the next request parsed on this thread (see [`recycle_headers`]).
+    static SPARE_HEADERS: std::cell::Cell<Option<HeaderMap>> = const { std::cell::Cell::new(None) };
+}
+
+/// An empty header map with room for `n` fields: the spare one when there is one.
+fn empty_headers(n: usize) -> HeaderMap {
+    match SPARE_HEADERS.with(std::cell::Cell::take) {
+        Some(mut map) => {
+            map.reserve(n);
+            map
+        }
+        None => HeaderMap::with_capacity(n),
+    }
+}
+
+/// Give back a request's header map once its handler is done with it, so that the next
+/// request's map needs no allocation (small maps only).
+pub(super) fn recycle_headers(mut map: HeaderMap) {
+    if map.capacity() <= 32 {
+        map.clear();
+        SPARE_HEADERS.with(|s| s.set(Some(map)));
+    }
+}
+
+/// The last request target of a connection: a client polling one endpoint sends the same
+/// target again and again, and a copy of the parsed one is cheaper than parsing it.
+#[derive(Default)]
+struct LastTarget(Option<http::Uri>);
+
+impl LastTarget {
+    fn get(&mut self, raw: &Bytes) -> Option<http::Uri> {
+        if let Some(uri) = &self.0
+            && uri
+                .path_and_query()
+                .is_some_and(|pq| pq.as_str().as_bytes() == &raw[..])
+        {
+            return Some(uri.clone());
+        }
+        // A copy of its own, so that the request's bytes are not kept with it.
+        let uri = http::Uri::from_maybe_shared(Bytes::copy_from_slice(raw)).ok()?;
+        self.0 = Some(uri.clone());
+        Some(uri)
+    }
+}
+
 /// Parse the request at the start of `buf`. A request that is ready is split off `buf`, and
-/// its target, header values and body share those bytes (no copies).
-fn parse(buf: &mut BytesMut) -> Parse {
+/// its header values and body share those bytes (no copies).
+fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
     let mut headers =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
@@ -172,10 +218,10 @@ fn parse(buf: &mut BytesMut) -> Parse {
     // From here on the request's bytes are taken from `buf`; what `http` refuses goes to hyper
     // with them.
     let raw = buf.split_to(head_len + length).freeze();
-    let Ok(uri) = http::Uri::from_maybe_shared(raw.slice(path)) else {
+    let Some(uri) = last.get(&raw.slice(path)) else {
         return Parse::HandoffTaken(raw);
     };
-    let mut map = HeaderMap::with_capacity(count);
+    let mut map = empty_headers(count);
     for &[ns, ne, vs, ve] in &fields[..count] {
         let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize]);
         let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize));
@@ -457,6 +503,7 @@ pub async fn drive<S: Socket>(
     let mut buf = BytesMut::with_capacity(READ_SPARE);
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut line: Vec<u8> = Vec::with_capacity(128);
+    let mut last = LastTarget::default();
     // One wait for shutdown for the whole connection: registering a new one for every request
     // costs more than the rest of reading it.
     let mut stop_rx = shutdown.clone();
@@ -471,7 +518,7 @@ pub async fn drive<S: Socket>(
     loop {
         let parsed = loop {
             if !buf.is_empty() {
-                match parse(&mut buf) {
+                match parse(&mut buf, &mut last) {
                     Parse::Ready(p) => break p,
                     Parse::Handoff => return Outcome::Handoff(io, buf.freeze()),
                     Parse::HandoffTaken(raw) => {
@@ -559,7 +606,7 @@ mod tests {
     /// The request at the start of `raw`, and the bytes left after it.
     fn ready_rest(raw: &[u8]) -> (Parsed, BytesMut) {
         let mut buf = BytesMut::from(raw);
-        match parse(&mut buf) {
+        match parse(&mut buf, &mut LastTarget::default()) {
             Parse::Ready(p) => (p, buf),
             Parse::Partial => panic!("partial: {:?}", String::from_utf8_lossy(raw)),
             Parse::Handoff | Parse::HandoffTaken(_) => {
@@ -574,13 +621,13 @@ mod tests {
 
     fn partial(raw: &[u8]) -> bool {
         let mut buf = BytesMut::from(raw);
-        matches!(parse(&mut buf), Parse::Partial) && buf == raw
+        matches!(parse(&mut buf, &mut LastTarget::default()), Parse::Partial) && buf == raw
     }
 
     /// Whether `raw` goes to hyper, and with every byte.
     fn handoff(raw: &[u8]) -> bool {
         let mut buf = BytesMut::from(raw);
-        match parse(&mut buf) {
+        match parse(&mut buf, &mut LastTarget::default()) {
             Parse::Handoff => buf == raw,
             Parse::HandoffTaken(taken) => [&taken[..], &buf[..]].concat() == raw,
             _ => false,
@@ -603,6 +650,39 @@ mod tests {
         assert_eq!(rest, &b"GET"[..]);
         assert!(!p.keep_alive);
         assert_eq!(p.request.body().size_hint().exact(), Some(4));
+    }
+
+    /// A connection's repeated target is the parsed one again (the same bytes), a new one is
+    /// parsed.
+    #[test]
+    fn a_repeated_target_is_parsed_once() {
+        let mut last = LastTarget::default();
+        let mut buf = BytesMut::from(
+            &b"GET /v1/services?names=a HTTP/1.1\r\n\r\nGET /v1/services?names=a HTTP/1.1\r\n\r\nGET /v1/plan HTTP/1.1\r\n\r\n"[..],
+        );
+        let uris: Vec<http::Uri> = (0..3)
+            .map(|_| match parse(&mut buf, &mut last) {
+                Parse::Ready(p) => p.request.uri().clone(),
+                _ => panic!("not ready"),
+            })
+            .collect();
+        assert_eq!(uris[0], uris[1]);
+        assert_eq!(uris[1].query(), Some("names=a"));
+        assert_eq!(uris[0].path().as_ptr(), uris[1].path().as_ptr());
+        assert_eq!(uris[2].path(), "/v1/plan");
+        assert!(buf.is_empty());
+    }
+
+    /// A recycled header map comes back empty: the next request has its own fields only.
+    #[test]
+    fn recycled_header_maps_come_back_empty() {
+        let p = ready(b"GET / HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\r\n");
+        let (mut parts, _) = p.request.into_parts();
+        assert_eq!(parts.headers.len(), 2);
+        recycle_headers(std::mem::take(&mut parts.headers));
+        let p = ready(b"GET / HTTP/1.1\r\nX-Two: 2\r\n\r\n");
+        let names: Vec<&str> = p.request.headers().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["x-two"]);
     }
 
     #[test]
@@ -637,7 +717,7 @@ mod tests {
         // off, still go first.
         let raw = b"GET /a<b HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n";
         assert!(matches!(
-            parse(&mut BytesMut::from(&raw[..])),
+            parse(&mut BytesMut::from(&raw[..]), &mut LastTarget::default()),
             Parse::HandoffTaken(_)
         ));
         assert!(handoff(raw));

@@ -88,19 +88,9 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Resp> + Send>>;
 pub enum Handler {
     /// A handler that may wait (for a body, a change, a process): its future is boxed.
     Async(Box<dyn Fn(Req) -> HandlerFuture + Send + Sync>),
-    /// A handler that answers at once: called in place, with no future to allocate (the
-    /// endpoints clients poll).
-    Sync(Box<dyn Fn(Req) -> Resp + Send + Sync>),
-}
-
-impl Handler {
-    /// Run the handler on `req`.
-    pub async fn call(&self, req: Req) -> Resp {
-        match self {
-            Handler::Async(h) => h(req).await,
-            Handler::Sync(h) => h(req),
-        }
-    }
+    /// A handler that answers at once from the request it is shown: called in place, with
+    /// no future to allocate and no request to move (the endpoints clients poll).
+    Sync(Box<dyn Fn(&Req) -> Resp + Send + Sync>),
 }
 
 #[derive(Clone)]
@@ -211,7 +201,7 @@ impl Router {
     /// Add a `GET` handler that answers without waiting.
     pub fn get_sync<F>(&mut self, pattern: &str, access: Access, handler: F) -> &mut Self
     where
-        F: Fn(Req) -> Resp + Send + Sync + 'static,
+        F: Fn(&Req) -> Resp + Send + Sync + 'static,
     {
         self.add_handler(
             Method::GET,
@@ -276,7 +266,9 @@ impl Router {
                 if route.pattern != path {
                     continue;
                 }
-            } else if route.segs.len() != *n.get_or_insert_with(|| rest.split('/').count()) {
+            } else if route.segs.len()
+                != *n.get_or_insert_with(|| rest.bytes().filter(|&b| b == b'/').count() + 1)
+            {
                 continue;
             }
             let mut vars = Vec::new();

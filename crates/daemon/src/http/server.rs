@@ -5,7 +5,7 @@
 use super::conn::{self, Outcome};
 use super::envelope::{self, Resp};
 use super::reqbody::ReqBody;
-use super::router::{Lookup, Req, Router, Transport};
+use super::router::{Handler, Lookup, Req, Router, Transport};
 use super::sockio::{Rewind, SockIo, Socket};
 use crate::overlord::Daemon;
 use crate::timefmt;
@@ -248,8 +248,16 @@ pub async fn handle(
                 if !access.allows(peer.transport, user.as_ref()) {
                     (envelope::unauthorized(), log)
                 } else {
-                    let r = Req::new(ctx.daemon.clone(), req, user, peer.transport, vars);
-                    (handler.call(r).await, log)
+                    let mut r = Req::new(ctx.daemon.clone(), req, user, peer.transport, vars);
+                    let resp = match handler {
+                        Handler::Sync(h) => {
+                            let resp = h(&r);
+                            super::conn::recycle_headers(std::mem::take(r.request.headers_mut()));
+                            resp
+                        }
+                        Handler::Async(h) => h(r).await,
+                    };
+                    (resp, log)
                 }
             }
         }

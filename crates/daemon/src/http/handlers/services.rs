@@ -12,7 +12,7 @@ use pebble_api::ServicesRequest;
 use pebble_api::gojson::write_go_str;
 
 /// `GET /v1/services?names=` (read).
-pub fn list(req: Req) -> Resp {
+pub fn list(req: &Req) -> Resp {
     let names = req.query_list("names");
     let manager = req.daemon.services();
     let render = |services: ServiceStatusIter<'_>| {
