@@ -158,14 +158,20 @@ impl<S: Socket> SockIo<S> {
         std::future::poll_fn(|cx| self.poll_recv(cx, buf, min_spare)).await
     }
 
-    /// Write every byte of `parts`, in order (`writev`), waiting while the socket is full.
+    /// Write every byte of `parts`, in order (`writev`, or `send` for one part), waiting
+    /// while the socket is full.
     pub async fn write_all_vectored(&mut self, parts: &mut [IoSlice<'_>]) -> io::Result<()> {
         let mut parts = parts;
         IoSlice::advance_slices(&mut parts, 0);
         while !parts.is_empty() {
             let n = std::future::poll_fn(|cx| {
                 let bufs: &[IoSlice<'_>] = parts;
-                self.poll_write_with(cx, |s| s.write_vectored(bufs))
+                match bufs {
+                    // One buffer (a whole small response): `send`, the socket call, rather than
+                    // `writev`, the file one.
+                    [one] => self.poll_write_with(cx, |s| send(s.as_raw_fd(), one)),
+                    _ => self.poll_write_with(cx, |s| s.write_vectored(bufs)),
+                }
             })
             .await?;
             if n == 0 {
@@ -258,6 +264,13 @@ mod sealed {
     impl OwnsFd for std::os::unix::net::UnixStream {}
     impl OwnsFd for std::net::TcpStream {}
     impl OwnsFd for std::os::fd::OwnedFd {}
+}
+
+/// `send(2)` without `SIGPIPE`.
+fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
 fn recv_uninit(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
