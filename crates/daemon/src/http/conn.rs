@@ -20,7 +20,7 @@
 //! handler or the body; bytes of a next (pipelined) request are kept for later instead.
 
 use super::reqbody::ReqBody;
-use super::server::{Peer, ServerCtx, handle, push_date_line, wants_date};
+use super::server::{Peer, ServerCtx, Started, push_date_line, start, wants_date};
 use super::sockio::{SockIo, Socket};
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
@@ -342,7 +342,7 @@ fn chunk_size(out: &mut Vec<u8>, len: usize) {
 
 /// Run `fut`, reading from the socket meanwhile while nothing is buffered: `None` when the
 /// client hung up (or the socket failed) first. Bytes that arrive are kept in `buf`.
-async fn until_hangup<S: Socket, F: Future>(
+async fn until_hangup<S: Socket, F: Future + ?Sized>(
     io: &mut SockIo<S>,
     buf: &mut BytesMut,
     mut fut: Pin<&mut F>,
@@ -545,15 +545,14 @@ pub async fn drive<S: Socket>(
             }
         };
 
-        // Pinned in place: the request's future is large, and not moved again.
-        let Some(resp) = until_hangup(
-            &mut io,
-            &mut buf,
-            pin!(handle(&ctx, &peer, parsed.request, &mut line)),
-        )
-        .await
-        else {
-            return Outcome::Closed;
+        let resp = match start(&ctx, &peer, parsed.request, &mut line) {
+            Started::Done(resp) => resp,
+            Started::Waiting(mut w) => {
+                let Some(resp) = until_hangup(&mut io, &mut buf, w.handler.as_mut()).await else {
+                    return Outcome::Closed;
+                };
+                w.finish(resp, &peer, &line)
+            }
         };
 
         let (parts, body) = resp.into_parts();

@@ -216,6 +216,50 @@ pub async fn handle(
     req: http::Request<ReqBody>,
     line: &mut Vec<u8>,
 ) -> Resp {
+    match start(ctx, peer, req, line) {
+        Started::Done(resp) => resp,
+        Started::Waiting(mut w) => {
+            let resp = w.handler.as_mut().await;
+            w.finish(resp, peer, line)
+        }
+    }
+}
+
+/// How [`start`] left a request.
+pub enum Started {
+    /// Answered (and logged).
+    Done(Resp),
+    /// Its handler waits: poll it, then [`Waiting::finish`].
+    Waiting(Waiting),
+}
+
+/// A request whose handler waits.
+pub struct Waiting {
+    /// The handler's future.
+    pub handler: super::router::HandlerFuture,
+    start: Instant,
+    log: bool,
+}
+
+impl Waiting {
+    /// Log the request (see [`handle`]) and give back its response.
+    pub fn finish(self, resp: Resp, peer: &Peer, line: &[u8]) -> Resp {
+        if self.log {
+            log_request(line, peer, self.start, resp.status().as_u16());
+        }
+        resp
+    }
+}
+
+/// [`handle`] up to the handler: the answer when there is one at once (no handler, or one
+/// that answers in place), else the handler's future. No future of its own: the requests
+/// clients poll are answered without one.
+pub fn start(
+    ctx: &ServerCtx,
+    peer: &Peer,
+    req: http::Request<ReqBody>,
+    line: &mut Vec<u8>,
+) -> Started {
     let start = Instant::now();
     log_prefix(line, peer, req.method(), req.uri());
     let path = req.uri().path();
@@ -249,15 +293,20 @@ pub async fn handle(
                     (envelope::unauthorized(), log)
                 } else {
                     let mut r = Req::new(ctx.daemon.clone(), req, user, peer.transport, vars);
-                    let resp = match handler {
+                    match handler {
                         Handler::Sync(h) => {
                             let resp = h(&r);
                             super::conn::recycle_headers(std::mem::take(r.request.headers_mut()));
-                            resp
+                            (resp, log)
                         }
-                        Handler::Async(h) => h(r).await,
-                    };
-                    (resp, log)
+                        Handler::Async(h) => {
+                            return Started::Waiting(Waiting {
+                                handler: h(r),
+                                start,
+                                log,
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -266,7 +315,7 @@ pub async fn handle(
     if log {
         log_request(line, peer, start, resp.status().as_u16());
     }
-    resp
+    Started::Done(resp)
 }
 
 async fn wait_true(rx: &mut watch::Receiver<bool>) {
