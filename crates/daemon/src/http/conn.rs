@@ -20,7 +20,7 @@
 //! handler or the body; bytes of a next (pipelined) request are kept for later instead.
 
 use super::reqbody::ReqBody;
-use super::server::{Peer, ServerCtx, Started, push_date_line, start, wants_date};
+use super::server::{Peer, ServerCtx, Shutdown, Started, push_date_line, start, wants_date};
 use super::sockio::{SockIo, Socket};
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
@@ -506,11 +506,7 @@ pub async fn drive<S: Socket>(
     let mut last = LastTarget::default();
     // One wait for shutdown for the whole connection: registering a new one for every request
     // costs more than the rest of reading it.
-    let mut stop_rx = shutdown.clone();
-    let stop = async move {
-        let _ = stop_rx.wait_for(|v| *v).await;
-    };
-    let mut stop = pin!(stop);
+    let mut stop = Shutdown::new(&shutdown);
     // Whether shutdown was asked for: it only ever turns true, so any change of the value
     // since this receiver was made means it (an atomic load, where reading the value locks).
     let already = *shutdown.borrow();

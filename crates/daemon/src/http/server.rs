@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
@@ -318,6 +319,49 @@ pub fn start(
     Started::Done(resp)
 }
 
+/// Completes once shutdown is asked for (`true` in the watch, or its sender gone).
+///
+/// A connection's task polls this on every wake-up, and tokio's notification takes a lock on
+/// every poll. After the first poll (and whenever the task's waker changes) this one only
+/// looks whether the value changed, an atomic load, until it has: the notification keeps the
+/// waker it was given.
+pub(crate) struct Shutdown {
+    wait: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    probe: watch::Receiver<bool>,
+    waker: Option<std::task::Waker>,
+}
+
+impl Shutdown {
+    pub(crate) fn new(rx: &watch::Receiver<bool>) -> Shutdown {
+        let mut wait = rx.clone();
+        Shutdown {
+            wait: Box::pin(async move {
+                let _ = wait.wait_for(|v| *v).await;
+            }),
+            probe: rx.clone(),
+            waker: None,
+        }
+    }
+}
+
+impl Future for Shutdown {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let this = self.get_mut();
+        let fresh = this.waker.as_ref().is_none_or(|w| !w.will_wake(cx.waker()));
+        if fresh {
+            this.waker = Some(cx.waker().clone());
+        } else if !this.probe.has_changed().unwrap_or(true) {
+            return std::task::Poll::Pending;
+        }
+        this.wait.as_mut().poll(cx)
+    }
+}
+
 async fn wait_true(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|v| *v).await;
 }
@@ -328,7 +372,7 @@ pub async fn serve_connection<S: Socket>(
     io: SockIo<S>,
     peer: Peer,
     ctx: Arc<ServerCtx>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let peer = Arc::new(peer);
     let (io, pre) = if ctx.hyper_only {
@@ -336,9 +380,11 @@ pub async fn serve_connection<S: Socket>(
     } else {
         let drive = conn::drive(io, peer.clone(), ctx.clone(), shutdown.clone());
         tokio::pin!(drive);
+        let mut stop = Shutdown::new(&shutdown);
         let outcome = tokio::select! {
+            biased;
             o = drive.as_mut() => o,
-            _ = wait_true(&mut shutdown) => {
+            () = &mut stop => {
                 // The driver closes an idle connection itself; a request in flight gets the
                 // grace period.
                 match tokio::time::timeout(SHUTDOWN_GRACE, drive).await {
@@ -473,6 +519,37 @@ pub async fn serve_tcp(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Shutdown` completes once `true` is sent (however often it was polled before), at
+    /// once when it already is, and when the sender is gone.
+    #[tokio::test]
+    async fn shutdown_wait_completes_on_true_or_a_dropped_sender() {
+        use futures_util::FutureExt;
+        let (tx, rx) = watch::channel(false);
+        let mut stop = Shutdown::new(&rx);
+        for _ in 0..3 {
+            assert!((&mut stop).now_or_never().is_none());
+        }
+        let waiter = tokio::spawn(stop);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("not woken")
+            .unwrap();
+
+        assert!(Shutdown::new(&rx).now_or_never().is_some());
+
+        let (tx, rx) = watch::channel(false);
+        let waiter = tokio::spawn(Shutdown::new(&rx));
+        tokio::task::yield_now().await;
+        drop(tx);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("not woken")
+            .unwrap();
+    }
 
     #[test]
     fn clean_paths() {
