@@ -303,9 +303,26 @@ pub fn apply(
 #[derive(Debug, Default)]
 pub struct Identities {
     current: Mutex<BTreeMap<String, Identity>>,
+    /// Whether any identity has a local part: without one a peer uid matches none, and the
+    /// resolver answers without taking the lock (it runs for every request).
+    any_local: std::sync::atomic::AtomicBool,
 }
 
 impl Identities {
+    fn new(current: BTreeMap<String, Identity>) -> Identities {
+        let ids = Identities::default();
+        ids.set(&mut ids.lock(), current);
+        ids
+    }
+
+    /// Replace the identities (under their lock, `g`).
+    fn set(&self, g: &mut BTreeMap<String, Identity>, next: BTreeMap<String, Identity>) {
+        let any_local = next.values().any(|i| i.local.is_some());
+        *g = next;
+        self.any_local
+            .store(any_local, std::sync::atomic::Ordering::Release);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Identity>> {
         match self.current.lock() {
             Ok(g) => g,
@@ -336,7 +353,7 @@ impl Identities {
                 value
             },
         );
-        *g = next;
+        self.set(&mut g, next);
         Ok(())
     }
 
@@ -364,6 +381,9 @@ impl Identities {
             });
         }
         let uid = uid?;
+        if !self.any_local.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
         let g = self.lock();
         let (name, ident) = g
             .iter()
@@ -528,9 +548,7 @@ pub fn install(daemon: &Daemon) -> Arc<Identities> {
         .get_data(STATE_KEY)
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
-    let mgr = Arc::new(Identities {
-        current: Mutex::new(loaded),
-    });
+    let mgr = Arc::new(Identities::new(loaded));
     daemon.set_extension(mgr.clone());
     let m = mgr.clone();
     daemon.set_user_resolver(Arc::new(move |transport, uid, headers| {
@@ -631,8 +649,7 @@ mod tests {
     #[test]
     fn basic_credentials_pick_the_basic_identity() {
         let golden = "$6$goldensalt$fUbARX.Tx8g7STXAQDwfMcbvDxCzyVO8CNdKFHBi3rSOahAa4nh4fWsGa0tiUBFSgLxAlSojz7MkWg9bSm79R.";
-        let m = Identities::default();
-        *m.lock() = BTreeMap::from([
+        let m = Identities::new(BTreeMap::from([
             (
                 "mon".to_string(),
                 Identity {
@@ -645,7 +662,7 @@ mod tests {
                 },
             ),
             ("me".to_string(), local("admin", 0)),
-        ]);
+        ]));
         let u = m
             .resolve(Transport::Http, None, Some(("mon", "secret")))
             .unwrap();
@@ -719,11 +736,10 @@ mod tests {
 
     #[test]
     fn local_identity_sets_access_for_its_uid() {
-        let m = Identities::default();
-        *m.lock() = BTreeMap::from([
+        let m = Identities::new(BTreeMap::from([
             ("root-demoted".to_string(), local("untrusted", 0)),
             ("bob".to_string(), local("admin", 1000)),
-        ]);
+        ]));
         let u = m.resolve(Transport::Unix, Some(1000), None).unwrap();
         assert_eq!(u.access, UserAccess::Admin);
         assert_eq!(u.username.as_deref(), Some("bob"));
