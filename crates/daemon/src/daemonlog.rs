@@ -14,7 +14,7 @@ use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 static SILENT: AtomicBool = AtomicBool::new(false);
 
@@ -104,13 +104,35 @@ fn write_own(now: SystemTime, message: impl FnOnce(&mut Vec<u8>)) {
     write_stderr(&buf);
 }
 
+/// The wall-clock time of the monotonic instant `at`. The wall clock is read again when a
+/// second has passed since this thread last read it (a line's time has millisecond precision,
+/// and this saves a clock read per request line).
+fn wall_time(at: Instant) -> SystemTime {
+    thread_local! {
+        static BASE: std::cell::Cell<Option<(Instant, SystemTime)>> =
+            const { std::cell::Cell::new(None) };
+    }
+    BASE.with(|base| {
+        if let Some((mono, wall)) = base.get()
+            && let Some(d) = at.checked_duration_since(mono)
+            && d < Duration::from_secs(1)
+        {
+            return wall + d;
+        }
+        let (mono, wall) = (Instant::now(), SystemTime::now());
+        base.set(Some((mono, wall)));
+        wall.checked_sub(mono.saturating_duration_since(at))
+            .unwrap_or(wall)
+    })
+}
+
 /// Like [`log_with`], for a line that may be written a little later (at most 10 ms) together
-/// with others: the request log lines.
-pub fn log_deferred_with(message: impl FnOnce(&mut Vec<u8>)) {
+/// with others: the request log lines. `at` is when the line was made.
+pub fn log_deferred_with(at: Instant, message: impl FnOnce(&mut Vec<u8>)) {
     if SILENT.load(Ordering::Relaxed) {
         return;
     }
-    let now = SystemTime::now();
+    let now = wall_time(at);
     let Ok(mut line) = LINE.try_lock() else {
         return write_own(now, message);
     };
@@ -232,6 +254,22 @@ macro_rules! pebble_log {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A monotonic instant maps to the wall clock within a millisecond, whether the base is
+    /// fresh or a moment old, and for instants before the base.
+    #[test]
+    fn wall_time_follows_the_wall_clock() {
+        let close = |a: SystemTime, b: SystemTime| {
+            let d = a.duration_since(b).unwrap_or_else(|e| e.duration());
+            d < Duration::from_millis(2)
+        };
+        let earlier = Instant::now();
+        assert!(close(wall_time(Instant::now()), SystemTime::now()));
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(close(wall_time(Instant::now()), SystemTime::now()));
+        let then = SystemTime::now() - Instant::now().duration_since(earlier);
+        assert!(close(wall_time(earlier), then));
+    }
     use std::time::Duration;
 
     fn line(now: SystemTime, sec: &mut u64, prefix: &mut [u8; PREFIX_LEN], msg: &str) -> String {

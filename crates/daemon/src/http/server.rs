@@ -190,8 +190,9 @@ fn log_request(line: &[u8], peer: &Peer, start: Instant, status: u16) {
         101 => 200,
         s => s,
     };
-    let nanos = i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX);
-    crate::daemonlog::log_deferred_with(|buf| {
+    let end = Instant::now();
+    let nanos = i64::try_from(end.duration_since(start).as_nanos()).unwrap_or(i64::MAX);
+    crate::daemonlog::log_deferred_with(end, |buf| {
         buf.extend_from_slice(line);
         buf.push(b' ');
         pebble_plan::go_duration::push_nanos(buf, nanos);
