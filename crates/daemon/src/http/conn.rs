@@ -172,36 +172,32 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
     let mut length: Option<usize> = None;
     let mut keep_alive = true;
     for (h, field) in req.headers.iter().zip(fields.iter_mut()) {
-        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+        // The names this driver looks at, compared as bytes: the header map is built (and the
+        // names checked) once the request is complete.
+        let name = h.name.as_bytes();
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        if is("transfer-encoding") || is("expect") || is("upgrade") {
             return Parse::Handoff;
-        };
-        match name {
-            header::TRANSFER_ENCODING | header::EXPECT | header::UPGRADE => {
+        } else if is("content-length") {
+            let v = h.value;
+            if length.is_some() || v.is_empty() || v.len() > 9 {
                 return Parse::Handoff;
             }
-            header::CONTENT_LENGTH => {
-                let v = h.value;
-                if length.is_some() || v.is_empty() || v.len() > 9 {
-                    return Parse::Handoff;
-                }
-                if !v.iter().all(u8::is_ascii_digit) {
-                    return Parse::Handoff;
-                }
-                let n = v.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
-                length = Some(n);
+            if !v.iter().all(u8::is_ascii_digit) {
+                return Parse::Handoff;
             }
-            header::CONNECTION => {
-                if has_token(h.value, "upgrade") {
-                    return Parse::Handoff;
-                }
-                // As hyper reads an HTTP/1.1 request's `Connection` fields, one by one.
-                keep_alive = if keep_alive {
-                    !has_token(h.value, "close")
-                } else {
-                    has_token(h.value, "keep-alive")
-                };
+            let n = v.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+            length = Some(n);
+        } else if is("connection") {
+            if has_token(h.value, "upgrade") {
+                return Parse::Handoff;
             }
-            _ => {}
+            // As hyper reads an HTTP/1.1 request's `Connection` fields, one by one.
+            keep_alive = if keep_alive {
+                !has_token(h.value, "close")
+            } else {
+                has_token(h.value, "keep-alive")
+            };
         }
         let (n, v) = (span(h.name.as_bytes()), span(h.value));
         // The buffer holds at most a head, a 64 KiB body and one read: the offsets fit.
