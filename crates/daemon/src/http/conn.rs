@@ -166,8 +166,8 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
         at..at + s.len()
     };
     let path = span(path.as_bytes());
-    // Where each field's name and value lie in `buf` (heads are at most 64 KiB), to build the
-    // header map from the request's own bytes once they are split off.
+    // Where each field's name and value lie in `buf`, to build the header map from the
+    // request's own bytes once they are split off.
     let mut fields = [[0u32; 4]; MAX_HEADERS];
     let mut length: Option<usize> = None;
     let mut keep_alive = true;
@@ -200,7 +200,8 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
             };
         }
         let (n, v) = (span(h.name.as_bytes()), span(h.value));
-        // The buffer holds at most a head, a 64 KiB body and one read: the offsets fit.
+        // The buffer holds little more than a 64 KiB head, a 64 KiB body and one read: the
+        // offsets fit.
         *field = [n.start, n.end, v.start, v.end].map(|x| x as u32);
     }
     let count = req.headers.len();
@@ -500,8 +501,8 @@ pub async fn drive<S: Socket>(
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut line: Vec<u8> = Vec::with_capacity(128);
     let mut last = LastTarget::default();
-    // One wait for shutdown for the whole connection: registering a new one for every request
-    // costs more than the rest of reading it.
+    // One wait for shutdown for the whole connection (see `Shutdown`: after its first poll it
+    // takes no lock).
     let mut stop = Shutdown::new(&shutdown);
     // Whether shutdown was asked for: it only ever turns true, so any change of the value
     // since this receiver was made means it (an atomic load, where reading the value locks).
