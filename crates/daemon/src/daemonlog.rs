@@ -119,11 +119,31 @@ fn wall_time(at: Instant) -> SystemTime {
         {
             return wall + d;
         }
-        let (mono, wall) = (Instant::now(), SystemTime::now());
+        let (mono, wall) = clock_pair();
         base.set(Some((mono, wall)));
         wall.checked_sub(mono.saturating_duration_since(at))
             .unwrap_or(wall)
     })
+}
+
+/// The monotonic and the wall clock at one moment: the wall clock is read before and after
+/// the monotonic one (again if the thread was interrupted in between), and the middle taken.
+fn clock_pair() -> (Instant, SystemTime) {
+    let mut best: Option<(Duration, Instant, SystemTime)> = None;
+    for _ in 0..3 {
+        let before = SystemTime::now();
+        let mono = Instant::now();
+        let after = SystemTime::now();
+        let gap = after.duration_since(before).unwrap_or_default();
+        let wall = before + gap / 2;
+        if best.is_none_or(|(g, _, _)| gap < g) {
+            best = Some((gap, mono, wall));
+        }
+        if gap < Duration::from_micros(50) {
+            break;
+        }
+    }
+    best.map_or_else(|| (Instant::now(), SystemTime::now()), |(_, m, w)| (m, w))
 }
 
 /// Like [`log_with`], for a line that may be written a little later (at most 10 ms) together
@@ -255,20 +275,28 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// A monotonic instant maps to the wall clock within a millisecond, whether the base is
-    /// fresh or a moment old, and for instants before the base.
+    /// A monotonic instant maps to the wall clock read around it (within a millisecond),
+    /// whether the base is fresh or a moment old, and for instants before the base. Each check
+    /// brackets the instant with wall-clock reads, so a preempted test thread cannot fail it.
     #[test]
     fn wall_time_follows_the_wall_clock() {
-        let close = |a: SystemTime, b: SystemTime| {
-            let d = a.duration_since(b).unwrap_or_else(|e| e.duration());
-            d < Duration::from_millis(2)
+        let within = |w: SystemTime, lo: SystemTime, hi: SystemTime| {
+            let slack = Duration::from_millis(1);
+            w + slack >= lo && w <= hi + slack
         };
+        let w0 = SystemTime::now();
         let earlier = Instant::now();
-        assert!(close(wall_time(Instant::now()), SystemTime::now()));
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(close(wall_time(Instant::now()), SystemTime::now()));
-        let then = SystemTime::now() - Instant::now().duration_since(earlier);
-        assert!(close(wall_time(earlier), then));
+        let w1 = SystemTime::now();
+        std::thread::sleep(Duration::from_millis(2));
+        for pause in [0, 20] {
+            std::thread::sleep(Duration::from_millis(pause));
+            let lo = SystemTime::now();
+            let w = wall_time(Instant::now());
+            let hi = SystemTime::now();
+            assert!(within(w, lo, hi), "{w:?} not in {lo:?}..{hi:?}");
+        }
+        let w = wall_time(earlier);
+        assert!(within(w, w0, w1), "{w:?} not in {w0:?}..{w1:?}");
     }
     use std::time::Duration;
 
