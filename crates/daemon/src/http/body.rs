@@ -59,6 +59,23 @@ enum Kind {
     Boxed(UnsyncBoxBody<Bytes, std::io::Error>),
 }
 
+impl Kind {
+    /// `Content-Length` (no data when empty).
+    fn full(data: Data) -> Kind {
+        Kind::Full((!data.as_slice().is_empty()).then_some(data))
+    }
+
+    /// Go's framing of a buffered handler's output: `Content-Length` up to
+    /// [`CHUNKING_THRESHOLD`] bytes, a single chunk beyond.
+    fn go_framed(data: Data) -> Kind {
+        if data.as_slice().len() > CHUNKING_THRESHOLD {
+            Kind::Chunked(Some(data))
+        } else {
+            Kind::full(data)
+        }
+    }
+}
+
 /// A response body: fixed bytes, or a stream. A body may also carry its `Content-Type:
 /// application/json`, written by the server ahead of the response's other headers (see
 /// [`Body::json`]).
@@ -86,15 +103,10 @@ impl Body {
     /// A JSON body (a handler's buffer or kept bytes), framed as [`Body::go_framed`], with
     /// `Content-Type: application/json`.
     pub fn json(bytes: JsonBytes) -> Body {
-        let data = bytes.0;
-        let kind = if data.as_slice().len() > CHUNKING_THRESHOLD {
-            Kind::Chunked(Some(data))
-        } else if data.as_slice().is_empty() {
-            Kind::Full(None)
-        } else {
-            Kind::Full(Some(data))
-        };
-        Body { kind, json: true }
+        Body {
+            kind: Kind::go_framed(bytes.0),
+            json: true,
+        }
     }
 
     /// Whether the response's `Content-Type` is `application/json` without it being in the
@@ -115,22 +127,12 @@ impl Body {
     /// Fixed bytes, framed as Go frames a buffered handler's output: `Content-Length` up to
     /// 2048 bytes, a single chunk beyond.
     pub fn go_framed(bytes: impl Into<Bytes>) -> Body {
-        let bytes = bytes.into();
-        if bytes.len() > CHUNKING_THRESHOLD {
-            Body::of(Kind::Chunked(Some(Data::Bytes(bytes))))
-        } else {
-            Body::full(bytes)
-        }
+        Body::of(Kind::go_framed(Data::Bytes(bytes.into())))
     }
 
     /// Fixed bytes with `Content-Length`.
     pub fn full(bytes: impl Into<Bytes>) -> Body {
-        let bytes = bytes.into();
-        Body::of(Kind::Full(if bytes.is_empty() {
-            None
-        } else {
-            Some(Data::Bytes(bytes))
-        }))
+        Body::of(Kind::full(Data::Bytes(bytes.into())))
     }
 
     /// Fixed bytes always sent chunked (a flushed stream that ended).
