@@ -580,9 +580,11 @@ impl Daemon {
         uid: Option<u32>,
         headers: &http::HeaderMap,
     ) -> Option<UserState> {
-        let resolver = lock(&self.inner.user_resolver).clone();
-        if let Some(r) = resolver
-            && let Some(u) = r(transport, uid, headers)
+        // Called under the lock (no clone of the resolver per request): resolvers do not call
+        // back into the daemon.
+        if let Some(u) = lock(&self.inner.user_resolver)
+            .as_ref()
+            .and_then(|r| r(transport, uid, headers))
         {
             return Some(u);
         }

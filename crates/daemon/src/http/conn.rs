@@ -55,10 +55,67 @@ pub enum Outcome<S: Socket> {
     Handoff(SockIo<S>, Bytes),
 }
 
-/// A parsed request.
+/// A parsed request. Its header map is empty: the fields are in the connection's
+/// [`RawFields`] until something needs them as a map.
 struct Parsed {
     request: http::Request<ReqBody>,
     keep_alive: bool,
+}
+
+/// Where the header fields of the last request parsed on a connection lie in its bytes.
+///
+/// Most requests are answered without a look at their header fields (the driver has read the
+/// few it acts on as bytes), so the header map is only built for a request that goes to a
+/// handler that may read it, or whose caller may need resolving from it
+/// ([`RawFields::header_map`], called by [`super::server::start`]).
+pub struct RawFields {
+    /// Name and value of each field, as `[name start, name end, value start, value end]` in
+    /// `raw`.
+    table: [[u32; 4]; MAX_HEADERS],
+    /// How many fields `table` holds.
+    count: usize,
+    /// The request's bytes (head and body), shared with its body.
+    raw: Bytes,
+    /// Whether an `Authorization` field is among them.
+    auth: bool,
+}
+
+impl RawFields {
+    fn new() -> RawFields {
+        RawFields {
+            table: [[0; 4]; MAX_HEADERS],
+            count: 0,
+            raw: Bytes::new(),
+            auth: false,
+        }
+    }
+
+    /// Whether the request has an `Authorization` field (which the caller's identity may come
+    /// from).
+    pub fn has_authorization(&self) -> bool {
+        self.auth
+    }
+
+    /// The request's header map, sharing the request's bytes. `None` for a field that `http`
+    /// refuses, which `httparse` never lets through (a test checks every byte value): the
+    /// caller answers such a request with an error.
+    pub fn header_map(&self) -> Option<HeaderMap> {
+        let raw = &self.raw;
+        let mut map = empty_headers(self.count);
+        for &[ns, ne, vs, ve] in &self.table[..self.count] {
+            let name = HeaderName::from_bytes(raw.get(ns as usize..ne as usize)?).ok()?;
+            let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize)).ok()?;
+            map.append(name, value);
+        }
+        Some(map)
+    }
+
+    /// Let go of the request's bytes (so that the read buffer can be reused in place).
+    fn release(&mut self) {
+        self.raw = Bytes::new();
+        self.count = 0;
+        self.auth = false;
+    }
 }
 
 // Returned once per request and consumed at once: boxing `Ready` would cost an allocation.
@@ -104,7 +161,8 @@ fn empty_headers(n: usize) -> HeaderMap {
 /// Give back a request's header map once its handler is done with it, so that the next
 /// request's map needs no allocation (small maps only).
 pub(super) fn recycle_headers(mut map: HeaderMap) {
-    if map.capacity() <= 32 {
+    // A map that was never built (capacity 0) would replace a spare one with room.
+    if (1..=32).contains(&map.capacity()) {
         map.clear();
         SPARE_HEADERS.with(|s| s.set(Some(map)));
     }
@@ -116,11 +174,11 @@ pub(super) fn recycle_headers(mut map: HeaderMap) {
 struct LastTarget(Option<http::Uri>);
 
 impl LastTarget {
-    fn get(&mut self, raw: &Bytes) -> Option<http::Uri> {
+    fn get(&mut self, raw: &[u8]) -> Option<http::Uri> {
         if let Some(uri) = &self.0
             && uri
                 .path_and_query()
-                .is_some_and(|pq| pq.as_str().as_bytes() == &raw[..])
+                .is_some_and(|pq| pq.as_str().as_bytes() == raw)
         {
             return Some(uri.clone());
         }
@@ -131,9 +189,10 @@ impl LastTarget {
     }
 }
 
-/// Parse the request at the start of `buf`. A request that is ready is split off `buf`, and
-/// its header values and body share those bytes (no copies).
-fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
+/// Parse the request at the start of `buf`. A request that is ready is split off `buf`; its
+/// body shares those bytes (no copies), and `fields` tells where its header fields lie in
+/// them.
+fn parse(buf: &mut BytesMut, last: &mut LastTarget, fields: &mut RawFields) -> Parse {
     let mut headers =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
@@ -142,7 +201,9 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
         Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Parse::Partial,
         _ => return Parse::Handoff,
     };
-    if req.version != Some(1) {
+    // The limit holds for complete heads too (a read may bring a large one at once): it keeps
+    // every offset, and every field name, within what `http` takes.
+    if req.version != Some(1) || head_len > MAX_HEAD {
         return Parse::Handoff;
     }
     let (Some(method), Some(path)) = (req.method, req.path) else {
@@ -167,13 +228,13 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
     };
     let path = span(path.as_bytes());
     // Where each field's name and value lie in `buf`, to build the header map from the
-    // request's own bytes once they are split off.
-    let mut fields = [[0u32; 4]; MAX_HEADERS];
+    // request's own bytes if it is needed.
     let mut length: Option<usize> = None;
     let mut keep_alive = true;
-    for (h, field) in req.headers.iter().zip(fields.iter_mut()) {
-        // The names this driver looks at, compared as bytes: the header map is built (and the
-        // names checked) once the request is complete.
+    let mut auth = false;
+    for (h, field) in req.headers.iter().zip(fields.table.iter_mut()) {
+        // The names this driver looks at, compared as bytes: a header map is only built for
+        // the requests that need one (see `RawFields`).
         let name = h.name.as_bytes();
         let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
         if is("transfer-encoding") || is("expect") || is("upgrade") {
@@ -198,10 +259,11 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
             } else {
                 has_token(h.value, "keep-alive")
             };
+        } else if is("authorization") {
+            auth = true;
         }
         let (n, v) = (span(h.name.as_bytes()), span(h.value));
-        // The buffer holds little more than a 64 KiB head, a 64 KiB body and one read: the
-        // offsets fit.
+        // The head is at most 64 KiB and comes first: the offsets fit.
         *field = [n.start, n.end, v.start, v.end].map(|x| x as u32);
     }
     let count = req.headers.len();
@@ -215,23 +277,16 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget) -> Parse {
     // From here on the request's bytes are taken from `buf`; what `http` refuses goes to hyper
     // with them.
     let raw = buf.split_to(head_len + length).freeze();
-    let Some(uri) = last.get(&raw.slice(path)) else {
+    let Some(uri) = last.get(&raw[path]) else {
         return Parse::HandoffTaken(raw);
     };
-    let mut map = empty_headers(count);
-    for &[ns, ne, vs, ve] in &fields[..count] {
-        let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize]);
-        let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize));
-        let (Ok(name), Ok(value)) = (name, value) else {
-            return Parse::HandoffTaken(raw);
-        };
-        map.append(name, value);
-    }
     let body = ReqBody::bytes(raw.slice(head_len..));
+    fields.count = count;
+    fields.auth = auth;
+    fields.raw = raw;
     let mut request = http::Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
-    *request.headers_mut() = map;
     Parse::Ready(Parsed {
         request,
         keep_alive,
@@ -501,6 +556,7 @@ pub async fn drive<S: Socket>(
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut line: Vec<u8> = Vec::with_capacity(128);
     let mut last = LastTarget::default();
+    let mut fields = RawFields::new();
     // One wait for shutdown for the whole connection (see `Shutdown`: after its first poll it
     // takes no lock).
     let mut stop = Shutdown::new(&shutdown);
@@ -511,7 +567,7 @@ pub async fn drive<S: Socket>(
     loop {
         let parsed = loop {
             if !buf.is_empty() {
-                match parse(&mut buf, &mut last) {
+                match parse(&mut buf, &mut last, &mut fields) {
                     Parse::Ready(p) => break p,
                     Parse::Handoff => return Outcome::Handoff(io, buf.freeze()),
                     Parse::HandoffTaken(raw) => {
@@ -538,7 +594,9 @@ pub async fn drive<S: Socket>(
             }
         };
 
-        let resp = match start(&ctx, &peer, parsed.request, &mut line) {
+        let started = start(&ctx, &peer, parsed.request, Some(&fields), &mut line);
+        fields.release();
+        let resp = match started {
             Started::Done(resp) => resp,
             Started::Waiting(mut w) => {
                 let Some(resp) = until_hangup(&mut io, &mut buf, w.handler.as_mut()).await else {
@@ -595,11 +653,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// The request at the start of `raw`, and the bytes left after it.
+    /// The request at the start of `raw` (with its header map), and the bytes left after it.
     fn ready_rest(raw: &[u8]) -> (Parsed, BytesMut) {
         let mut buf = BytesMut::from(raw);
-        match parse(&mut buf, &mut LastTarget::default()) {
-            Parse::Ready(p) => (p, buf),
+        let mut fields = RawFields::new();
+        match parse(&mut buf, &mut LastTarget::default(), &mut fields) {
+            Parse::Ready(mut p) => {
+                *p.request.headers_mut() = fields.header_map().unwrap();
+                (p, buf)
+            }
             Parse::Partial => panic!("partial: {:?}", String::from_utf8_lossy(raw)),
             Parse::Handoff | Parse::HandoffTaken(_) => {
                 panic!("handoff: {:?}", String::from_utf8_lossy(raw))
@@ -613,13 +675,16 @@ mod tests {
 
     fn partial(raw: &[u8]) -> bool {
         let mut buf = BytesMut::from(raw);
-        matches!(parse(&mut buf, &mut LastTarget::default()), Parse::Partial) && buf == raw
+        matches!(
+            parse(&mut buf, &mut LastTarget::default(), &mut RawFields::new()),
+            Parse::Partial
+        ) && buf == raw
     }
 
     /// Whether `raw` goes to hyper, and with every byte.
     fn handoff(raw: &[u8]) -> bool {
         let mut buf = BytesMut::from(raw);
-        match parse(&mut buf, &mut LastTarget::default()) {
+        match parse(&mut buf, &mut LastTarget::default(), &mut RawFields::new()) {
             Parse::Handoff => buf == raw,
             Parse::HandoffTaken(taken) => [&taken[..], &buf[..]].concat() == raw,
             _ => false,
@@ -653,10 +718,12 @@ mod tests {
             &b"GET /v1/services?names=a HTTP/1.1\r\n\r\nGET /v1/services?names=a HTTP/1.1\r\n\r\nGET /v1/plan HTTP/1.1\r\n\r\n"[..],
         );
         let uris: Vec<http::Uri> = (0..3)
-            .map(|_| match parse(&mut buf, &mut last) {
-                Parse::Ready(p) => p.request.uri().clone(),
-                _ => panic!("not ready"),
-            })
+            .map(
+                |_| match parse(&mut buf, &mut last, &mut RawFields::new()) {
+                    Parse::Ready(p) => p.request.uri().clone(),
+                    _ => panic!("not ready"),
+                },
+            )
             .collect();
         assert_eq!(uris[0], uris[1]);
         assert_eq!(uris[1].query(), Some("names=a"));
@@ -675,6 +742,52 @@ mod tests {
         let p = ready(b"GET / HTTP/1.1\r\nX-Two: 2\r\n\r\n");
         let names: Vec<&str> = p.request.headers().keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["x-two"]);
+    }
+
+    /// The header map is built after the request was taken on (see [`RawFields`]): every field
+    /// `httparse` lets through must be one `http` takes. Each byte value is tried in a name and
+    /// in a value; the ones `httparse` refuses go to hyper.
+    #[test]
+    fn every_field_httparse_takes_makes_a_header_map() {
+        let mut built = 0;
+        for b in 0..=255u8 {
+            for raw in [
+                [&b"GET / HTTP/1.1\r\nX-"[..], &[b], b"a: v\r\n\r\n"].concat(),
+                [&b"GET / HTTP/1.1\r\nX: a"[..], &[b], b"b\r\n\r\n"].concat(),
+            ] {
+                let mut fields = RawFields::new();
+                match parse(
+                    &mut BytesMut::from(&raw[..]),
+                    &mut LastTarget::default(),
+                    &mut fields,
+                ) {
+                    Parse::Ready(_) => {
+                        let map = fields.header_map();
+                        assert!(map.is_some(), "{:?}", String::from_utf8_lossy(&raw));
+                        built += 1;
+                    }
+                    Parse::Handoff | Parse::HandoffTaken(_) => assert!(handoff(&raw)),
+                    Parse::Partial => {}
+                }
+            }
+        }
+        // Every visible ASCII byte, and more, was tried in a value.
+        assert!(built > 200, "{built}");
+        // And which fields a request has is told without a map.
+        let mut fields = RawFields::new();
+        let raw = b"GET / HTTP/1.1\r\nauthorization: Basic eDp5\r\n\r\n";
+        assert!(matches!(
+            parse(
+                &mut BytesMut::from(&raw[..]),
+                &mut LastTarget::default(),
+                &mut fields
+            ),
+            Parse::Ready(_)
+        ));
+        assert!(fields.has_authorization());
+        fields.release();
+        assert!(!fields.has_authorization());
+        assert!(fields.header_map().unwrap().is_empty());
     }
 
     #[test]
@@ -709,7 +822,11 @@ mod tests {
         // off, still go first.
         let raw = b"GET /a<b HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n";
         assert!(matches!(
-            parse(&mut BytesMut::from(&raw[..]), &mut LastTarget::default()),
+            parse(
+                &mut BytesMut::from(&raw[..]),
+                &mut LastTarget::default(),
+                &mut RawFields::new()
+            ),
             Parse::HandoffTaken(_)
         ));
         assert!(handoff(raw));

@@ -198,7 +198,9 @@ impl Router {
         self.add_handler(method, pattern, access, handler)
     }
 
-    /// Add a `GET` handler that answers without waiting.
+    /// Add a `GET` handler that answers without waiting. It reads the request's method, target
+    /// and query, not its header fields: on the connection driver's requests the header map is
+    /// left empty for it (see [`super::server::start`]).
     pub fn get_sync<F>(&mut self, pattern: &str, access: Access, handler: F) -> &mut Self
     where
         F: Fn(&Req) -> Resp + Send + Sync + 'static,

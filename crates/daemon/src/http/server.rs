@@ -218,7 +218,7 @@ pub async fn handle(
     req: http::Request<ReqBody>,
     line: &mut Vec<u8>,
 ) -> Resp {
-    match start(ctx, peer, req, line) {
+    match start(ctx, peer, req, None, line) {
         Started::Done(resp) => resp,
         Started::Waiting(mut w) => {
             let resp = w.handler.as_mut().await;
@@ -256,10 +256,16 @@ impl Waiting {
 /// [`handle`] up to the handler: the answer when there is one at once (no handler, or one
 /// that answers in place), else the handler's future. No future of its own: the requests
 /// clients poll are answered without one.
+///
+/// `fields`: where the request's header fields are when its header map is still empty (the
+/// connection driver's requests). The map is built only for a handler that waits (it may read
+/// any field) or when the caller may be resolved from an `Authorization` field: a handler that
+/// answers in place ([`super::router::Router::get_sync`]) sees no header fields.
 pub fn start(
     ctx: &ServerCtx,
     peer: &Peer,
-    req: http::Request<ReqBody>,
+    mut req: http::Request<ReqBody>,
+    fields: Option<&super::conn::RawFields>,
     line: &mut Vec<u8>,
 ) -> Started {
     let start = Instant::now();
@@ -289,7 +295,15 @@ pub fn start(
                 log,
                 vars,
                 handler,
-            } => {
+            } => 'found: {
+                if let Some(fields) = fields
+                    && (matches!(handler, Handler::Async(_)) || fields.has_authorization())
+                {
+                    let Some(map) = fields.header_map() else {
+                        break 'found (envelope::bad_request("invalid header field"), log);
+                    };
+                    *req.headers_mut() = map;
+                }
                 let user = ctx.daemon.user_for(peer.transport, peer.uid, req.headers());
                 if !access.allows(peer.transport, user.as_ref()) {
                     (envelope::unauthorized(), log)

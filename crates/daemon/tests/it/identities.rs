@@ -188,3 +188,31 @@ async fn basic_credentials_authenticate_as_the_basic_identity() {
     assert_eq!(get("Authorization: Basic Ym9iOm5vcGU=").await, own);
     assert_eq!(d.get("/v1/plan?format=yaml").await.status, own);
 }
+
+/// `GET /v1/services` is answered in place, without a header map unless the request has an
+/// `Authorization` field: then the caller is still resolved from it.
+#[tokio::test]
+async fn basic_credentials_apply_to_endpoints_answered_in_place() {
+    // `openssl passwd -6 -salt goldensalt secret`
+    let hash = "$6$goldensalt$fUbARX.Tx8g7STXAQDwfMcbvDxCzyVO8CNdKFHBi3rSOahAa4nh4fWsGa0tiUBFSgLxAlSojz7MkWg9bSm79R.";
+    let d = TestDaemon::start().await;
+    let body = format!(
+        r#"{{"action":"add","identities":{{"eve":{{"access":"untrusted","basic":{{"password":"{hash}"}}}}}}}}"#
+    );
+    let r = d.post("/v1/identities", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut c = d.connect().await;
+    // "eve:secret", twice on one connection, then without credentials on it.
+    for _ in 0..2 {
+        c.send(
+            "GET",
+            "/v1/services",
+            None,
+            &["authorization: Basic ZXZlOnNlY3JldA=="],
+        )
+        .await;
+        assert_eq!(c.read().await.status, 401);
+    }
+    c.send("GET", "/v1/services", None, &[]).await;
+    assert_eq!(c.read().await.status, 200);
+}
