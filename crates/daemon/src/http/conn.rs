@@ -505,16 +505,36 @@ async fn write_body<S: Socket>(
     }
 }
 
-/// Write a body held whole in memory after the head in `out` (framed as [`write_body`]
-/// frames one ready frame), then clear `out`.
-async fn write_ready<S: Socket>(
-    io: &mut SockIo<S>,
+/// Append a body that needs no writing of its own to the head in `out`, framed as
+/// [`write_body`] frames it: no body (`framing` none or a zero length), or one held whole in
+/// memory and small enough to copy. `Ok(false)` for any other body (nothing appended);
+/// `Err(())` for a body shorter than its length (the connection must close).
+fn append_ready(out: &mut Vec<u8>, body: &super::Body, framing: Framing) -> Result<bool, ()> {
+    let remaining = match framing {
+        Framing::None | Framing::Length(0) => return Ok(true),
+        Framing::Length(n) => n,
+        Framing::Chunked => u64::MAX,
+    };
+    match body.ready_bytes() {
+        Some(data) if data.len() <= COPY_LIMIT => {
+            let (data, trailer) = frame_ready(out, data, framing, remaining)?;
+            out.extend_from_slice(data);
+            out.extend_from_slice(trailer);
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The bytes of a body held whole in memory, and the trailer after them (a chunk-size line
+/// goes into `out` first). `Err(())` when the body is shorter than its length.
+fn frame_ready<'a>(
     out: &mut Vec<u8>,
-    data: &[u8],
+    data: &'a [u8],
     framing: Framing,
     remaining: u64,
-) -> Result<(), ()> {
-    let (data, trailer): (&[u8], &[u8]) = match framing {
+) -> Result<(&'a [u8], &'static [u8]), ()> {
+    Ok(match framing {
         Framing::Chunked if data.is_empty() => (b"", b"0\r\n\r\n"),
         Framing::Chunked => {
             chunk_size(out, data.len());
@@ -530,7 +550,19 @@ async fn write_ready<S: Socket>(
             }
             (&data[..take], b"")
         }
-    };
+    })
+}
+
+/// Write a body held whole in memory after the head in `out` (framed as [`write_body`]
+/// frames one ready frame), then clear `out`.
+async fn write_ready<S: Socket>(
+    io: &mut SockIo<S>,
+    out: &mut Vec<u8>,
+    data: &[u8],
+    framing: Framing,
+    remaining: u64,
+) -> Result<(), ()> {
+    let (data, trailer) = frame_ready(out, data, framing, remaining)?;
     if data.len() <= COPY_LIMIT {
         out.extend_from_slice(data);
         out.extend_from_slice(trailer);
@@ -623,11 +655,34 @@ pub async fn drive<S: Socket>(
         };
         let keep_alive = parsed.keep_alive && !stopping();
         let keep_alive = encode_head(&mut out, &parts, body.is_json(), framing, keep_alive);
-        if write_body(&mut io, &mut buf, &mut out, body, framing)
-            .await
-            .is_err()
-        {
-            return Outcome::Closed;
+        match append_ready(&mut out, &body, framing) {
+            // The whole response is in `out`: one `send`, tried in place (no future), and the
+            // runtime only for what the socket does not take at once.
+            Ok(true) => {
+                drop(body);
+                let sent = match io.send_now(&out) {
+                    Ok(n) => n,
+                    Err(_) => return Outcome::Closed,
+                };
+                if sent < out.len()
+                    && io
+                        .write_all_vectored(&mut [IoSlice::new(&out[sent..])])
+                        .await
+                        .is_err()
+                {
+                    return Outcome::Closed;
+                }
+                out.clear();
+            }
+            Ok(false) => {
+                if write_body(&mut io, &mut buf, &mut out, body, framing)
+                    .await
+                    .is_err()
+                {
+                    return Outcome::Closed;
+                }
+            }
+            Err(()) => return Outcome::Closed,
         }
         if !keep_alive {
             return close(io).await;

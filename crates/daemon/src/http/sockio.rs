@@ -158,6 +158,18 @@ impl<S: Socket> SockIo<S> {
         std::future::poll_fn(|cx| self.poll_recv(cx, buf, min_spare)).await
     }
 
+    /// Write what the socket takes of `buf` now, without the runtime: how many bytes went out
+    /// (0 when the socket is full). The rest is for [`SockIo::write_all_vectored`].
+    pub fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match send(self.io.as_raw_fd(), buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+        }
+    }
+
     /// Write every byte of `parts`, in order (`writev`, or `send` for one part), waiting
     /// while the socket is full.
     pub async fn write_all_vectored(&mut self, parts: &mut [IoSlice<'_>]) -> io::Result<()> {
