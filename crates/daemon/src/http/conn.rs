@@ -20,7 +20,9 @@
 //! handler or the body; bytes of a next (pipelined) request are kept for later instead.
 
 use super::reqbody::ReqBody;
-use super::server::{Peer, ServerCtx, Shutdown, Started, push_date_line, start, wants_date};
+use super::server::{
+    Arrived, Peer, ServerCtx, Shutdown, Started, push_date_line, start, wants_date,
+};
 use super::sockio::{SockIo, Socket};
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
@@ -55,10 +57,11 @@ pub enum Outcome<S: Socket> {
     Handoff(SockIo<S>, Bytes),
 }
 
-/// A parsed request. Its header map is empty: the fields are in the connection's
-/// [`RawFields`] until something needs them as a map.
+/// A parsed request. Its target is the connection's [`LastTarget`], and its header fields
+/// are in the connection's [`RawFields`].
 struct Parsed {
-    request: http::Request<ReqBody>,
+    method: Method,
+    body: ReqBody,
     keep_alive: bool,
 }
 
@@ -168,24 +171,34 @@ pub(super) fn recycle_headers(mut map: HeaderMap) {
     }
 }
 
-/// The last request target of a connection: a client polling one endpoint sends the same
-/// target again and again, and a copy of the parsed one is cheaper than parsing it.
+/// The target of the last request parsed on a connection: a client polling one endpoint
+/// sends the same target again and again, and the parsed one is kept (and lent to the
+/// request pipeline) rather than parsed again.
 #[derive(Default)]
-struct LastTarget(Option<http::Uri>);
+struct LastTarget(http::Uri);
 
 impl LastTarget {
-    fn get(&mut self, raw: &[u8]) -> Option<http::Uri> {
-        if let Some(uri) = &self.0
-            && uri
-                .path_and_query()
-                .is_some_and(|pq| pq.as_str().as_bytes() == raw)
+    /// Make `raw` the current target; false if `http` refuses it.
+    fn set(&mut self, raw: &[u8]) -> bool {
+        if self
+            .0
+            .path_and_query()
+            .is_some_and(|pq| pq.as_str().as_bytes() == raw)
         {
-            return Some(uri.clone());
+            return true;
         }
         // A copy of its own, so that the request's bytes are not kept with it.
-        let uri = http::Uri::from_maybe_shared(Bytes::copy_from_slice(raw)).ok()?;
-        self.0 = Some(uri.clone());
-        Some(uri)
+        match http::Uri::from_maybe_shared(Bytes::copy_from_slice(raw)) {
+            Ok(uri) => {
+                self.0 = uri;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn uri(&self) -> &http::Uri {
+        &self.0
     }
 }
 
@@ -277,18 +290,16 @@ fn parse(buf: &mut BytesMut, last: &mut LastTarget, fields: &mut RawFields) -> P
     // From here on the request's bytes are taken from `buf`; what `http` refuses goes to hyper
     // with them.
     let raw = buf.split_to(head_len + length).freeze();
-    let Some(uri) = last.get(&raw[path]) else {
+    if !last.set(&raw[path]) {
         return Parse::HandoffTaken(raw);
-    };
+    }
     let body = ReqBody::bytes(raw.slice(head_len..));
     fields.count = count;
     fields.auth = auth;
     fields.raw = raw;
-    let mut request = http::Request::new(body);
-    *request.method_mut() = method;
-    *request.uri_mut() = uri;
     Parse::Ready(Parsed {
-        request,
+        method,
+        body,
         keep_alive,
     })
 }
@@ -626,7 +637,13 @@ pub async fn drive<S: Socket>(
             }
         };
 
-        let started = start(&ctx, &peer, parsed.request, Some(&fields), &mut line);
+        let arrived = Arrived::Parsed {
+            method: parsed.method,
+            uri: last.uri(),
+            fields: &fields,
+            body: parsed.body,
+        };
+        let started = start(&ctx, &peer, arrived, &mut line);
         fields.release();
         let resp = match started {
             Started::Done(resp) => resp,
@@ -708,15 +725,30 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// The request at the start of `raw` (with its header map), and the bytes left after it.
-    fn ready_rest(raw: &[u8]) -> (Parsed, BytesMut) {
+    /// A parsed request as a whole request, with its header map.
+    struct Got {
+        request: http::Request<ReqBody>,
+        keep_alive: bool,
+    }
+
+    fn got(p: Parsed, last: &LastTarget, fields: &RawFields) -> Got {
+        let mut request = http::Request::new(p.body);
+        *request.method_mut() = p.method;
+        *request.uri_mut() = last.uri().clone();
+        *request.headers_mut() = fields.header_map().unwrap();
+        Got {
+            request,
+            keep_alive: p.keep_alive,
+        }
+    }
+
+    /// The request at the start of `raw`, and the bytes left after it.
+    fn ready_rest(raw: &[u8]) -> (Got, BytesMut) {
         let mut buf = BytesMut::from(raw);
         let mut fields = RawFields::new();
-        match parse(&mut buf, &mut LastTarget::default(), &mut fields) {
-            Parse::Ready(mut p) => {
-                *p.request.headers_mut() = fields.header_map().unwrap();
-                (p, buf)
-            }
+        let mut last = LastTarget::default();
+        match parse(&mut buf, &mut last, &mut fields) {
+            Parse::Ready(p) => (got(p, &last, &fields), buf),
             Parse::Partial => panic!("partial: {:?}", String::from_utf8_lossy(raw)),
             Parse::Handoff | Parse::HandoffTaken(_) => {
                 panic!("handoff: {:?}", String::from_utf8_lossy(raw))
@@ -724,7 +756,7 @@ mod tests {
         }
     }
 
-    fn ready(raw: &[u8]) -> Parsed {
+    fn ready(raw: &[u8]) -> Got {
         ready_rest(raw).0
     }
 
@@ -775,7 +807,7 @@ mod tests {
         let uris: Vec<http::Uri> = (0..3)
             .map(
                 |_| match parse(&mut buf, &mut last, &mut RawFields::new()) {
-                    Parse::Ready(p) => p.request.uri().clone(),
+                    Parse::Ready(_) => last.uri().clone(),
                     _ => panic!("not ready"),
                 },
             )

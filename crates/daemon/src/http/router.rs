@@ -88,9 +88,9 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Resp> + Send>>;
 pub enum Handler {
     /// A handler that may wait (for a body, a change, a process): its future is boxed.
     Async(Box<dyn Fn(Req) -> HandlerFuture + Send + Sync>),
-    /// A handler that answers at once from the request it is shown: called in place, with
-    /// no future to allocate and no request to move (the endpoints clients poll).
-    Sync(Box<dyn Fn(&Req) -> Resp + Send + Sync>),
+    /// A handler that answers at once from what it is shown ([`SyncReq`]): called in place,
+    /// with no future to allocate and no request to build (the endpoints clients poll).
+    Sync(Box<dyn for<'a> Fn(&SyncReq<'a>) -> Resp + Send + Sync>),
 }
 
 #[derive(Clone)]
@@ -198,12 +198,11 @@ impl Router {
         self.add_handler(method, pattern, access, handler)
     }
 
-    /// Add a `GET` handler that answers without waiting. It reads the request's method, target
-    /// and query, not its header fields: on the connection driver's requests the header map is
-    /// left empty for it (see [`super::server::start`]).
+    /// Add a `GET` handler that answers without waiting. It is shown the caller, the path
+    /// variables and the query ([`SyncReq`]), not the header fields or the body.
     pub fn get_sync<F>(&mut self, pattern: &str, access: Access, handler: F) -> &mut Self
     where
-        F: Fn(&Req) -> Resp + Send + Sync + 'static,
+        F: for<'a> Fn(&SyncReq<'a>) -> Resp + Send + Sync + 'static,
     {
         self.add_handler(
             Method::GET,
@@ -334,6 +333,96 @@ fn query_decode(s: &str) -> String {
     percent_decode(&s.replace('+', " "))
 }
 
+/// A request's query parameters, decoded, in order (Go's `URL.Query`).
+#[derive(Debug, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parse a query string (`a=1&b=x%20y`); `None` has no parameters.
+    pub fn parse(query: Option<&str>) -> Query {
+        Query(
+            query
+                .map(|q| {
+                    q.split('&')
+                        .filter(|kv| !kv.is_empty())
+                        .map(|kv| match kv.split_once('=') {
+                            Some((k, v)) => (query_decode(k), query_decode(v)),
+                            None => (query_decode(kv), String::new()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The first value of a parameter (Go's `Query().Get`; `""` when absent).
+    pub fn get(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether a parameter is present.
+    pub fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    /// Every value of a parameter.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// A list parameter: every value split on `,`, trimmed, empties dropped.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.all(key)
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// The value of a path variable in `vars` (`""` if absent).
+fn var_in<'a>(vars: &'a [(String, String)], name: &str) -> &'a str {
+    vars.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// What a handler that answers in place is shown ([`Router::get_sync`]): everything borrowed
+/// from the server, so that no request needs building for it.
+pub struct SyncReq<'a> {
+    /// The daemon.
+    pub daemon: &'a Daemon,
+    /// The caller (None over HTTP without credentials).
+    pub user: Option<&'a UserState>,
+    /// The listener the request came in on.
+    pub transport: Transport,
+    /// The path variables.
+    pub vars: &'a [(String, String)],
+    /// The query parameters.
+    pub query: Query,
+}
+
+impl SyncReq<'_> {
+    /// A path variable (`""` if absent).
+    pub fn var(&self, name: &str) -> &str {
+        var_in(self.vars, name)
+    }
+
+    /// A list parameter (see [`Query::list`]).
+    pub fn query_list(&self, key: &str) -> Vec<String> {
+        self.query.list(key)
+    }
+}
+
 /// A request as handlers see it.
 pub struct Req {
     /// The daemon.
@@ -345,7 +434,7 @@ pub struct Req {
     /// The listener the request came in on.
     pub transport: Transport,
     vars: Vec<(String, String)>,
-    query: Vec<(String, String)>,
+    query: Query,
 }
 
 impl std::fmt::Debug for Req {
@@ -366,19 +455,7 @@ impl Req {
         transport: Transport,
         vars: Vec<(String, String)>,
     ) -> Req {
-        let query = request
-            .uri()
-            .query()
-            .map(|q| {
-                q.split('&')
-                    .filter(|kv| !kv.is_empty())
-                    .map(|kv| match kv.split_once('=') {
-                        Some((k, v)) => (query_decode(k), query_decode(v)),
-                        None => (query_decode(kv), String::new()),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let query = Query::parse(request.uri().query());
         Req {
             daemon,
             request,
@@ -391,43 +468,27 @@ impl Req {
 
     /// A path variable (`""` if absent).
     pub fn var(&self, name: &str) -> &str {
-        self.vars
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
+        var_in(&self.vars, name)
     }
 
     /// The first value of a query parameter (Go's `Query().Get`; `""` when absent).
     pub fn query(&self, key: &str) -> &str {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
+        self.query.get(key)
     }
 
     /// Whether a query parameter is present.
     pub fn has_query(&self, key: &str) -> bool {
-        self.query.iter().any(|(k, _)| k == key)
+        self.query.has(key)
     }
 
     /// Every value of a query parameter.
     pub fn query_all(&self, key: &str) -> Vec<&str> {
-        self.query
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.query.all(key)
     }
 
     /// A list parameter: every value split on `,`, trimmed, empties dropped.
     pub fn query_list(&self, key: &str) -> Vec<String> {
-        self.query_all(key)
-            .iter()
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+        self.query.list(key)
     }
 
     /// The peer uid, if known.

@@ -5,7 +5,7 @@
 use super::conn::{self, Outcome};
 use super::envelope::{self, Resp};
 use super::reqbody::ReqBody;
-use super::router::{Handler, Lookup, Req, Router, Transport};
+use super::router::{Handler, Lookup, Query, Req, Router, SyncReq, Transport};
 use super::sockio::{Rewind, SockIo, Socket};
 use crate::overlord::Daemon;
 use crate::timefmt;
@@ -218,7 +218,7 @@ pub async fn handle(
     req: http::Request<ReqBody>,
     line: &mut Vec<u8>,
 ) -> Resp {
-    match start(ctx, peer, req, None, line) {
+    match start(ctx, peer, Arrived::Request(req), line) {
         Started::Done(resp) => resp,
         Started::Waiting(mut w) => {
             let resp = w.handler.as_mut().await;
@@ -253,30 +253,75 @@ impl Waiting {
     }
 }
 
+/// A request as [`start`] takes it.
+pub enum Arrived<'a> {
+    /// As hyper read it: with its header map (and, for an upgrade, its extensions).
+    Request(http::Request<ReqBody>),
+    /// As the connection driver read it: the target is the one the connection keeps, and the
+    /// header fields stay raw until something needs them as a map.
+    Parsed {
+        /// The method.
+        method: http::Method,
+        /// The target.
+        uri: &'a http::Uri,
+        /// The header fields.
+        fields: &'a super::conn::RawFields,
+        /// The body.
+        body: ReqBody,
+    },
+}
+
+impl Arrived<'_> {
+    fn method(&self) -> &http::Method {
+        match self {
+            Arrived::Request(r) => r.method(),
+            Arrived::Parsed { method, .. } => method,
+        }
+    }
+
+    fn uri(&self) -> &http::Uri {
+        match self {
+            Arrived::Request(r) => r.uri(),
+            Arrived::Parsed { uri, .. } => uri,
+        }
+    }
+
+    /// The request, with `map` as its header map when it came raw.
+    fn into_request(self, map: Option<http::HeaderMap>) -> http::Request<ReqBody> {
+        match self {
+            Arrived::Request(r) => r,
+            Arrived::Parsed {
+                method, uri, body, ..
+            } => {
+                let mut r = http::Request::new(body);
+                *r.method_mut() = method;
+                *r.uri_mut() = uri.clone();
+                *r.headers_mut() = map.unwrap_or_default();
+                r
+            }
+        }
+    }
+}
+
 /// [`handle`] up to the handler: the answer when there is one at once (no handler, or one
 /// that answers in place), else the handler's future. No future of its own: the requests
 /// clients poll are answered without one.
 ///
-/// `fields`: where the request's header fields are when its header map is still empty (the
-/// connection driver's requests). The map is built only for a handler that waits (it may read
-/// any field) or when the caller may be resolved from an `Authorization` field: a handler that
-/// answers in place ([`super::router::Router::get_sync`]) sees no header fields.
-pub fn start(
-    ctx: &ServerCtx,
-    peer: &Peer,
-    mut req: http::Request<ReqBody>,
-    fields: Option<&super::conn::RawFields>,
-    line: &mut Vec<u8>,
-) -> Started {
+/// A request that came raw ([`Arrived::Parsed`]) gets a header map only when a handler that
+/// waits takes it (it may read any field), or when the caller may be resolved from an
+/// `Authorization` field; a handler that answers in place ([`SyncReq`]) is shown no header
+/// fields, so it needs no request at all.
+pub fn start(ctx: &ServerCtx, peer: &Peer, arrived: Arrived<'_>, line: &mut Vec<u8>) -> Started {
     let start = Instant::now();
-    log_prefix(line, peer, req.method(), req.uri());
-    let path = req.uri().path();
+    let uri = arrived.uri();
+    log_prefix(line, peer, arrived.method(), uri);
+    let path = uri.path();
 
     let (resp, log) = if path != "/" && !is_clean(path) {
         let mut r = http::Response::new(super::Body::empty());
         *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
         let mut loc = clean_path(path);
-        if let Some(q) = req.uri().query() {
+        if let Some(q) = uri.query() {
             loc.push('?');
             loc.push_str(q);
         }
@@ -285,10 +330,10 @@ pub fn start(
         }
         (r, true)
     } else {
-        match ctx.router.lookup(req.method(), path) {
+        match ctx.router.lookup(arrived.method(), path) {
             Lookup::NotFound => (envelope::invalid_endpoint(), true),
             Lookup::MethodNotAllowed { log } => {
-                (envelope::method_not_allowed(req.method().as_str()), log)
+                (envelope::method_not_allowed(arrived.method().as_str()), log)
             }
             Lookup::Found {
                 access,
@@ -296,32 +341,50 @@ pub fn start(
                 vars,
                 handler,
             } => 'found: {
-                if let Some(fields) = fields
+                let mut built = None;
+                if let Arrived::Parsed { fields, .. } = &arrived
                     && (matches!(handler, Handler::Async(_)) || fields.has_authorization())
                 {
                     let Some(map) = fields.header_map() else {
                         break 'found (envelope::bad_request("invalid header field"), log);
                     };
-                    *req.headers_mut() = map;
+                    built = Some(map);
                 }
-                let user = ctx.daemon.user_for(peer.transport, peer.uid, req.headers());
+                let none;
+                let headers = match (&arrived, &built) {
+                    (Arrived::Request(r), _) => r.headers(),
+                    (_, Some(map)) => map,
+                    _ => {
+                        none = http::HeaderMap::new();
+                        &none
+                    }
+                };
+                let user = ctx.daemon.user_for(peer.transport, peer.uid, headers);
                 if !access.allows(peer.transport, user.as_ref()) {
-                    (envelope::unauthorized(), log)
-                } else {
-                    let mut r = Req::new(ctx.daemon.clone(), req, user, peer.transport, vars);
-                    match handler {
-                        Handler::Sync(h) => {
-                            let resp = h(&r);
-                            super::conn::recycle_headers(std::mem::take(r.request.headers_mut()));
-                            (resp, log)
+                    break 'found (envelope::unauthorized(), log);
+                }
+                match handler {
+                    Handler::Sync(h) => {
+                        let resp = h(&SyncReq {
+                            daemon: &ctx.daemon,
+                            user: user.as_ref(),
+                            transport: peer.transport,
+                            vars: &vars,
+                            query: Query::parse(arrived.uri().query()),
+                        });
+                        if let Some(map) = built {
+                            super::conn::recycle_headers(map);
                         }
-                        Handler::Async(h) => {
-                            return Started::Waiting(Waiting {
-                                handler: h(r),
-                                start,
-                                log,
-                            });
-                        }
+                        (resp, log)
+                    }
+                    Handler::Async(h) => {
+                        let request = arrived.into_request(built);
+                        let r = Req::new(ctx.daemon.clone(), request, user, peer.transport, vars);
+                        return Started::Waiting(Waiting {
+                            handler: h(r),
+                            start,
+                            log,
+                        });
                     }
                 }
             }

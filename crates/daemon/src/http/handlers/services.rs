@@ -1,7 +1,7 @@
 //! `GET`/`POST /v1/services` and the `/v1/services/{name}` stub.
 
 use crate::http::envelope::{self, Resp};
-use crate::http::router::Req;
+use crate::http::router::{Req, SyncReq};
 use crate::overlord::ActionError;
 #[cfg(test)]
 use crate::servstate::ServiceStatus;
@@ -12,7 +12,7 @@ use pebble_api::ServicesRequest;
 use pebble_api::gojson::write_go_str;
 
 /// `GET /v1/services?names=` (read).
-pub fn list(req: &Req) -> Resp {
+pub fn list(req: &SyncReq<'_>) -> Resp {
     let names = req.query_list("names");
     let manager = req.daemon.services();
     let render = |services: ServiceStatusIter<'_>| {
