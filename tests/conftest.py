@@ -1,11 +1,17 @@
 """Shared pytest setup for the Python suites (tests/e2e, tests/golden)."""
 
 import os
+import signal
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# Daemons started here, and their services, inherit this process's signal dispositions: a
+# suite run under `nohup` would have every service ignore SIGHUP (a shell cannot even trap a
+# signal ignored on entry), and the signal tests would fail for that reason alone.
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 from pebble_support import find_pebble_bin  # noqa: E402
 
