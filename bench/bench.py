@@ -368,17 +368,10 @@ def main() -> int:
     @f("c", "daemon CPU to ingest 1 GB of 100-byte lines", "<= 1.0 s", "3.9-5.0 s")
     def _():
         total = args.log_bytes
-        # Reference: the same generator into `cat > /dev/null`.
-        t0 = time.monotonic()
-        gen = subprocess.Popen([bench, "gen", str(total)], stdout=subprocess.PIPE)
-        cat = subprocess.Popen(["cat"], stdin=gen.stdout, stdout=subprocess.DEVNULL)
-        gen.stdout.close()
-        _, _, ru = os.wait4(cat.pid, 0)
-        cat.returncode = 0
-        gen.wait()
-        pipe_wall = time.monotonic() - t0
-        cat_cpu = ru.ru_utime + ru.ru_stime
-
+        # Three rounds, each the reference then the daemon, and the medians: a single round
+        # swung between 0.25 and 0.8-1.4 s of daemon CPU on this 2-CPU VM with the same syscall
+        # counts (where the scheduler put the generator and the reader, not the daemon's work).
+        cats, cat_walls, cpus, walls = [], [], [], []
         d = Daemon(pebble, root, "logs")
         try:
             d.add_layer(
@@ -386,27 +379,41 @@ def main() -> int:
                 f"    command: {bench} gen {total}\n"
                 "    on-success: ignore\n    on-failure: ignore\n"
             )
-            cpu0 = d.cpu()
-            t0 = time.monotonic()
-            change = d.services_action("start", ["gen"])
-            wait_change(d.sock, change)
+            for _ in range(3):
+                # Reference: the same generator into `cat > /dev/null`.
+                t0 = time.monotonic()
+                gen = subprocess.Popen([bench, "gen", str(total)], stdout=subprocess.PIPE)
+                cat = subprocess.Popen(["cat"], stdin=gen.stdout, stdout=subprocess.DEVNULL)
+                gen.stdout.close()
+                _, _, ru = os.wait4(cat.pid, 0)
+                cat.returncode = 0
+                gen.wait()
+                cat_walls.append(time.monotonic() - t0)
+                cats.append(ru.ru_utime + ru.ru_stime)
 
-            def done():
-                svc = api(d.sock, "GET", "/v1/services?names=gen")["result"][0]
-                return svc["current"] != "active"
+                cpu0 = d.cpu()
+                t0 = time.monotonic()
+                change = d.services_action("start", ["gen"])
+                wait_change(d.sock, change)
 
-            wait_for(done, 600, interval=0.05, what="generator exit")
-            wall = time.monotonic() - t0
-            time.sleep(0.2)
-            cpu = d.cpu() - cpu0
-            last = raw_get(d.sock, "/v1/logs?services=gen&n=1").decode().strip()
-            if not last or not json.loads(last.splitlines()[-1])["message"].startswith("line "):
-                raise RuntimeError(f"unexpected last log entry {last!r}")
+                def done():
+                    svc = api(d.sock, "GET", "/v1/services?names=gen")["result"][0]
+                    return svc["current"] != "active"
+
+                wait_for(done, 600, interval=0.05, what="generator exit")
+                walls.append(time.monotonic() - t0)
+                time.sleep(0.2)
+                cpus.append(d.cpu() - cpu0)
+                last = raw_get(d.sock, "/v1/logs?services=gen&n=1").decode().strip()
+                if not last or not json.loads(last.splitlines()[-1])["message"].startswith("line "):
+                    raise RuntimeError(f"unexpected last log entry {last!r}")
         finally:
             d.stop()
         gb = total / 1e9
-        table.add("c", f"daemon CPU to ingest {gb:g} GB of 100-byte lines",
-                  f"{cpu:.2f} s CPU ({wall:.2f} s wall)",
+        cpu, wall = statistics.median(cpus), statistics.median(walls)
+        cat_cpu, pipe_wall = statistics.median(cats), statistics.median(cat_walls)
+        table.add("c", f"daemon CPU to ingest {gb:g} GB of 100-byte lines (median of 3)",
+                  f"{cpu:.2f} s CPU ({wall:.2f} s wall; rounds {', '.join(f'{c:.2f}' for c in cpus)} s)",
                   f"`gen | cat >/dev/null`: cat {cat_cpu:.2f} s CPU, {pipe_wall:.2f} s wall",
                   "<= 1.0 s", "3.9-5.0 s", cpu <= 1.0 * gb)
 
