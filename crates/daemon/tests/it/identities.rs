@@ -159,16 +159,22 @@ async fn untrusted_identity_gets_only_open_endpoints() {
     assert_eq!(d.get("/v1/system-info").await.status, 200);
 }
 
-#[tokio::test]
-async fn basic_credentials_authenticate_as_the_basic_identity() {
+/// A daemon with one basic identity, `name` with password `secret` and the given access.
+async fn daemon_with_basic_identity(name: &str, access: &str) -> TestDaemon {
     // `openssl passwd -6 -salt goldensalt secret`
     let hash = "$6$goldensalt$fUbARX.Tx8g7STXAQDwfMcbvDxCzyVO8CNdKFHBi3rSOahAa4nh4fWsGa0tiUBFSgLxAlSojz7MkWg9bSm79R.";
     let d = TestDaemon::start().await;
     let body = format!(
-        r#"{{"action":"add","identities":{{"bob":{{"access":"read","basic":{{"password":"{hash}"}}}}}}}}"#
+        r#"{{"action":"add","identities":{{"{name}":{{"access":"{access}","basic":{{"password":"{hash}"}}}}}}}}"#
     );
     let r = d.post("/v1/identities", &body).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    d
+}
+
+#[tokio::test]
+async fn basic_credentials_authenticate_as_the_basic_identity() {
+    let d = daemon_with_basic_identity("bob", "read").await;
     let get = |auth: &'static str| {
         let d = &d;
         async move {
@@ -193,14 +199,7 @@ async fn basic_credentials_authenticate_as_the_basic_identity() {
 /// `Authorization` field: then the caller is still resolved from it.
 #[tokio::test]
 async fn basic_credentials_apply_to_endpoints_answered_in_place() {
-    // `openssl passwd -6 -salt goldensalt secret`
-    let hash = "$6$goldensalt$fUbARX.Tx8g7STXAQDwfMcbvDxCzyVO8CNdKFHBi3rSOahAa4nh4fWsGa0tiUBFSgLxAlSojz7MkWg9bSm79R.";
-    let d = TestDaemon::start().await;
-    let body = format!(
-        r#"{{"action":"add","identities":{{"eve":{{"access":"untrusted","basic":{{"password":"{hash}"}}}}}}}}"#
-    );
-    let r = d.post("/v1/identities", &body).await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    let d = daemon_with_basic_identity("eve", "untrusted").await;
     let mut c = d.connect().await;
     // "eve:secret", twice on one connection, then without credentials on it.
     for _ in 0..2 {
