@@ -3,8 +3,8 @@
 //! Every API request of Pebble's clients is small: a head, at most a short JSON body, and a
 //! response the handler builds in memory or streams. This driver serves those requests on a
 //! kept-alive connection itself: it reads into one reused buffer, parses the head with
-//! `httparse`, runs the request pipeline ([`super::server::handle`]) and writes the response
-//! head and body with one `writev` where the body is ready at once. It writes the same bytes
+//! `httparse`, runs the request pipeline ([`super::server::start`]) and writes the response
+//! head and body with one `send` where the body is ready at once. It writes the same bytes
 //! hyper wrote for the daemon before (title-case header names, `Content-Length` for bodies of
 //! known length, `Transfer-Encoding: chunked` otherwise, `Connection: close` when the client
 //! asked for it), and a test compares the two on every kind of response.
