@@ -39,7 +39,7 @@ fn current_since(since: Option<std::time::SystemTime>) -> Option<String> {
     })
 }
 
-/// Append `services` as the JSON array of [`ServiceInfo`] objects, byte for byte what serde
+/// Append `services` as the JSON array of [`ServiceInfo`](pebble_api::ServiceInfo) objects, byte for byte what serde
 /// writes for them (checked by the tests), without building them: this is the hottest endpoint
 /// (clients poll it).
 fn write_service_infos<'a>(
