@@ -104,7 +104,7 @@ impl RawFields {
     /// caller answers such a request with an error.
     pub fn header_map(&self) -> Option<HeaderMap> {
         let raw = &self.raw;
-        let mut map = empty_headers(self.count);
+        let mut map = HeaderMap::with_capacity(self.count);
         for &[ns, ne, vs, ve] in &self.table[..self.count] {
             let name = HeaderName::from_bytes(raw.get(ns as usize..ne as usize)?).ok()?;
             let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize)).ok()?;
@@ -143,32 +143,6 @@ enum Framing {
     Length(u64),
     /// `Transfer-Encoding: chunked`.
     Chunked,
-}
-
-thread_local! {
-    /// A header map kept for the next request parsed on this thread (see [`recycle_headers`]).
-    static SPARE_HEADERS: std::cell::Cell<Option<HeaderMap>> = const { std::cell::Cell::new(None) };
-}
-
-/// An empty header map with room for `n` fields: the spare one when there is one.
-fn empty_headers(n: usize) -> HeaderMap {
-    match SPARE_HEADERS.with(std::cell::Cell::take) {
-        Some(mut map) => {
-            map.reserve(n);
-            map
-        }
-        None => HeaderMap::with_capacity(n),
-    }
-}
-
-/// Give back a request's header map once its handler is done with it, so that the next
-/// request's map needs no allocation (small maps only).
-pub(super) fn recycle_headers(mut map: HeaderMap) {
-    // A map that was never built (capacity 0) would replace a spare one with room.
-    if (1..=32).contains(&map.capacity()) {
-        map.clear();
-        SPARE_HEADERS.with(|s| s.set(Some(map)));
-    }
 }
 
 /// The target of the last request parsed on a connection: a client polling one endpoint
@@ -817,18 +791,6 @@ mod tests {
         assert_eq!(uris[0].path().as_ptr(), uris[1].path().as_ptr());
         assert_eq!(uris[2].path(), "/v1/plan");
         assert!(buf.is_empty());
-    }
-
-    /// A recycled header map comes back empty: the next request has its own fields only.
-    #[test]
-    fn recycled_header_maps_come_back_empty() {
-        let p = ready(b"GET / HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\r\n");
-        let (mut parts, _) = p.request.into_parts();
-        assert_eq!(parts.headers.len(), 2);
-        recycle_headers(std::mem::take(&mut parts.headers));
-        let p = ready(b"GET / HTTP/1.1\r\nX-Two: 2\r\n\r\n");
-        let names: Vec<&str> = p.request.headers().keys().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["x-two"]);
     }
 
     /// The header map is built after the request was taken on (see [`RawFields`]): every field

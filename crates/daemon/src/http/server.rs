@@ -372,9 +372,6 @@ pub fn start(ctx: &ServerCtx, peer: &Peer, arrived: Arrived<'_>, line: &mut Vec<
                             vars: &vars,
                             query: Query::parse(arrived.uri().query()),
                         });
-                        if let Some(map) = built {
-                            super::conn::recycle_headers(map);
-                        }
                         (resp, log)
                     }
                     Handler::Async(h) => {
