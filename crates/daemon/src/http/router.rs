@@ -389,13 +389,6 @@ impl Query {
     }
 }
 
-/// The value of a path variable in `vars` (`""` if absent).
-fn var_in<'a>(vars: &'a [(String, String)], name: &str) -> &'a str {
-    vars.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// What a handler that answers in place is shown ([`Router::get_sync`]): everything borrowed
 /// from the server, so that no request needs building for it.
 pub struct SyncReq<'a> {
@@ -412,11 +405,6 @@ pub struct SyncReq<'a> {
 }
 
 impl SyncReq<'_> {
-    /// A path variable (`""` if absent).
-    pub fn var(&self, name: &str) -> &str {
-        var_in(self.vars, name)
-    }
-
     /// A list parameter (see [`Query::list`]).
     pub fn query_list(&self, key: &str) -> Vec<String> {
         self.query.list(key)
@@ -468,7 +456,10 @@ impl Req {
 
     /// A path variable (`""` if absent).
     pub fn var(&self, name: &str) -> &str {
-        var_in(&self.vars, name)
+        self.vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 
     /// The first value of a query parameter (Go's `Query().Get`; `""` when absent).
