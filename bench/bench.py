@@ -369,8 +369,9 @@ def main() -> int:
     def _():
         total = args.log_bytes
         # Three rounds, each the reference then the daemon, and the medians: a single round
-        # swung between 0.25 and 0.8-1.4 s of daemon CPU on this 2-CPU VM with the same syscall
-        # counts (where the scheduler put the generator and the reader, not the daemon's work).
+        # swung between 0.25 and 0.6-1.45 s of daemon CPU on this 2-CPU VM, for the session-4
+        # binary as for the session-5 one, with the same syscall counts (the machine's state,
+        # not the daemon's work).
         cats, cat_walls, cpus, walls = [], [], [], []
         d = Daemon(pebble, root, "logs")
         try:
